@@ -1,0 +1,19 @@
+//! The scenario format: the unit users write, version and run.
+//!
+//! This crate is pure: no I/O, no Goose, no clock, and it never panics on input. It turns YAML
+//! text into a validated [`Scenario`] or into [`Diagnostics`] that name every problem with its
+//! position (`FILE:LINE:COLUMN: field.path: message`). The format is documented in
+//! `docs/scenario-format.md`.
+
+mod diagnostic;
+pub mod duration;
+mod model;
+mod parse;
+pub mod redact;
+pub mod threshold;
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use duration::{format_duration, parse_duration};
+pub use model::*;
+pub use parse::{apply_overrides, check_weights, parse, parse_threshold, parse_with_overrides};
+pub use threshold::{Comparison, Threshold, ThresholdMetric};
