@@ -64,9 +64,9 @@ pub fn format_duration(d: Duration) -> String {
     if ms < 1000 {
         return format!("{ms}ms");
     }
-    if ms % 1000 != 0 || ms < 60_000 {
+    if !ms.is_multiple_of(1000) || ms < 60_000 {
         let secs = d.as_secs_f64();
-        return if ms % 1000 == 0 {
+        return if ms.is_multiple_of(1000) {
             format!("{}s", ms / 1000)
         } else {
             format!("{}s", trim_float(secs))

@@ -1,0 +1,65 @@
+//! Scenario files in, validated [`Scenario`]s or every problem out.
+//!
+//! Reading goes in two steps: [`yaml`] turns the text into a node tree with positions (syntax
+//! errors stop there), then [`document`] walks the tree with the typed [`reader`], one module per
+//! section, recording every problem and checking the values against each other. Overrides are
+//! checked on their own first ([`overrides`]) and put over the file's values before the checks.
+
+mod document;
+mod endpoints;
+mod load;
+mod overrides;
+mod protection;
+mod reader;
+mod suggest;
+mod thresholds;
+mod url;
+mod user_ids;
+mod yaml;
+
+use crate::{Diagnostics, Overrides, Scenario};
+
+pub use overrides::{apply_overrides, check_weights};
+pub use thresholds::parse_threshold;
+
+/// Parses and validates a scenario file; `file` names it in diagnostics.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, Diagnostics> {
+    parse_with_overrides(file, text, &Overrides::default())
+}
+
+/// Parses a scenario file, puts the overrides over it, and validates the result. Problems in
+/// the file come first, in file order, then problems with the overrides (source `overrides`).
+pub fn parse_with_overrides(
+    file: &str,
+    text: &str,
+    overrides: &Overrides,
+) -> Result<Scenario, Diagnostics> {
+    let mut override_problems = reader::Reader::new(overrides::SOURCE);
+    let valid = overrides::check(&mut override_problems, overrides);
+    let mut r = reader::Reader::new(file);
+    let scenario = yaml::load(&mut r, text).and_then(|root| {
+        document::read(
+            &mut r,
+            &mut override_problems,
+            &reader::Item::root(&root),
+            &valid,
+        )
+    });
+    match scenario {
+        Some(s) if r.diags.is_empty() && override_problems.diags.is_empty() => Ok(s),
+        _ => {
+            let diags = overrides::merge(r.diags, override_problems.diags);
+            if diags.is_empty() {
+                // Unreachable by construction; never return an empty error.
+                return Err(Diagnostics(vec![crate::Diagnostic {
+                    file: file.to_string(),
+                    line: 0,
+                    column: 0,
+                    path: String::new(),
+                    message: "the scenario could not be read".to_string(),
+                }]));
+            }
+            Err(Diagnostics(diags))
+        }
+    }
+}

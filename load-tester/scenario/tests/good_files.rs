@@ -1,0 +1,248 @@
+//! Valid scenarios: a full example maps to the expected value, defaults fill the gaps,
+//! overrides go over the file, and live weight updates are checked.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use lt_scenario::{
+    Backoff, Body, BreakerScope, CircuitBreaker, Comparison, Endpoint, Load, LoadReduction, Method,
+    Overrides, Protection, Ramp, Scenario, Stage, ThinkTime, Threshold, ThresholdMetric,
+    TracingOptions, UserIdSource, UserIds, apply_overrides, check_weights, parse,
+    parse_with_overrides,
+};
+use serde_json::json;
+
+const FULL: &str = r#"
+name: mixed
+description: A weighted mix
+target: http://127.0.0.1:5001/
+load:
+  users: 10
+  max_users: 50
+  ramp_up: 5s
+  duration: 30m
+  think_time: { min: 500ms, max: 2s }
+  arrival_rate: 200
+  rate: 500
+  stages:
+    - { users: 5, duration: 1m }
+    - { users: 20, duration: 2m }
+endpoints:
+  - name: n-plus-one
+    method: get
+    path: /performance/n-plus-one
+    query: { limit: 20, verbose: true }
+    headers: { X-Demo: "1" }
+    timeout: 10s
+    weight: 3
+    expect: [200, 404]
+    description: The slow one
+  - name: order
+    method: POST
+    path: http://127.0.0.1:5001/orders?fast=1
+    json: { item: 7, qty: 1.5, gift: false, note: null, code: "007" }
+    weight: 0.5
+  - name: raw
+    method: PUT
+    path: /raw
+    body: "raw text"
+    weight: 0
+protection:
+  circuit_breaker: { consecutive_failures: 3, failure_ratio: 0.5, window: 20s, min_requests: 5, open_for: 15s, half_open_probes: 2, scope: global }
+  backoff: { initial: 200ms, max: 5s, multiplier: 1.5, jitter: false }
+  load_reduction: { error_rate: 0.25, window: 30s, reduce_by: 0.3, min_users: 2, restore_every: 10s }
+  max_errors_per_minute: 50
+thresholds:
+  - "p95 < 500ms"
+  - "error_rate < 1%"
+  - "p99 < 2s for n-plus-one"
+user_ids: { from: 1, to: 1000, header: X-Customer, json_field: user_id }
+tracing: { enabled: false, slow: 2s }
+"#;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn full_expected() -> Scenario {
+    Scenario {
+        name: "mixed".into(),
+        description: Some("A weighted mix".into()),
+        target: "http://127.0.0.1:5001".into(),
+        load: Load {
+            users: 10,
+            max_users: 50,
+            ramp: Ramp::Over(secs(5)),
+            duration: secs(1800),
+            think_time: ThinkTime {
+                min: Duration::from_millis(500),
+                max: secs(2),
+            },
+            arrival_rate: Some(200.0),
+            rate: Some(500.0),
+            stages: vec![
+                Stage {
+                    users: 5,
+                    duration: secs(60),
+                },
+                Stage {
+                    users: 20,
+                    duration: secs(120),
+                },
+            ],
+        },
+        endpoints: vec![
+            Endpoint {
+                name: "n-plus-one".into(),
+                method: Method::Get,
+                path: "/performance/n-plus-one".into(),
+                query: vec![
+                    ("limit".into(), "20".into()),
+                    ("verbose".into(), "true".into()),
+                ],
+                headers: vec![("X-Demo".into(), "1".into())],
+                body: None,
+                timeout: secs(10),
+                weight: 3.0,
+                expect: Some(vec![200, 404]),
+                description: Some("The slow one".into()),
+            },
+            Endpoint {
+                name: "order".into(),
+                method: Method::Post,
+                path: "http://127.0.0.1:5001/orders?fast=1".into(),
+                query: vec![],
+                headers: vec![],
+                body: Some(Body::Json(
+                    json!({"item": 7, "qty": 1.5, "gift": false, "note": null, "code": "007"}),
+                )),
+                timeout: secs(30),
+                weight: 0.5,
+                expect: None,
+                description: None,
+            },
+            Endpoint {
+                name: "raw".into(),
+                method: Method::Put,
+                path: "/raw".into(),
+                query: vec![],
+                headers: vec![],
+                body: Some(Body::Text("raw text".into())),
+                timeout: secs(30),
+                weight: 0.0,
+                expect: None,
+                description: None,
+            },
+        ],
+        protection: Protection {
+            circuit_breaker: Some(CircuitBreaker {
+                consecutive_failures: 3,
+                failure_ratio: Some(0.5),
+                window: secs(20),
+                min_requests: 5,
+                open_for: secs(15),
+                half_open_probes: 2,
+                scope: BreakerScope::Global,
+            }),
+            backoff: Some(Backoff {
+                initial: Duration::from_millis(200),
+                max: secs(5),
+                multiplier: 1.5,
+                jitter: false,
+            }),
+            load_reduction: Some(LoadReduction {
+                error_rate: 0.25,
+                window: secs(30),
+                reduce_by: 0.3,
+                min_users: 2,
+                restore_every: secs(10),
+            }),
+            max_errors_per_minute: Some(50),
+        },
+        thresholds: vec![
+            Threshold {
+                rule: "p95 < 500ms".into(),
+                metric: ThresholdMetric::P95,
+                op: Comparison::Lt,
+                value: 500.0,
+                endpoint: None,
+            },
+            Threshold {
+                rule: "error_rate < 1%".into(),
+                metric: ThresholdMetric::ErrorRate,
+                op: Comparison::Lt,
+                value: 0.01,
+                endpoint: None,
+            },
+            Threshold {
+                rule: "p99 < 2s for n-plus-one".into(),
+                metric: ThresholdMetric::P99,
+                op: Comparison::Lt,
+                value: 2000.0,
+                endpoint: Some("n-plus-one".into()),
+            },
+        ],
+        user_ids: Some(UserIds {
+            ids: UserIdSource::Range { from: 1, to: 1000 },
+            header: Some("X-Customer".into()),
+            json_field: Some("user_id".into()),
+        }),
+        tracing: TracingOptions {
+            enabled: false,
+            slow: secs(2),
+        },
+    }
+}
+
+const MINIMAL: &str =
+    "name: smoke\ntarget: https://example.com\nendpoints:\n  - name: home\n    path: /\n";
+
+#[test]
+fn full_example_parses_to_the_expected_scenario() {
+    assert_eq!(parse("full.yaml", FULL), Ok(full_expected()));
+}
+
+#[test]
+fn defaults_fill_what_the_file_leaves_out() {
+    let s = parse("min.yaml", MINIMAL).unwrap();
+    assert_eq!(s.description, None);
+    assert_eq!(
+        s.load,
+        Load {
+            users: 10,
+            max_users: 10,
+            ramp: Ramp::Immediate,
+            duration: secs(1800),
+            think_time: ThinkTime {
+                min: secs(1),
+                max: secs(5)
+            },
+            arrival_rate: None,
+            rate: None,
+            stages: vec![],
+        }
+    );
+    let home = &s.endpoints[0];
+    assert_eq!(
+        (
+            home.method,
+            home.timeout,
+            home.weight,
+            &home.expect,
+            &home.body
+        ),
+        (Method::Get, secs(30), 1.0, &None, &None)
+    );
+    assert_eq!(
+        s.protection,
+        Protection {
+            circuit_breaker: None,
+            backoff: None,
+            load_reduction: None,
+            max_errors_per_minute: Some(100),
+        }
+    );
+    assert_eq!(s.thresholds, vec![]);
+    assert_eq!(s.user_ids, None);
+    assert_eq!(s.tracing, TracingOptions::default());
+}
