@@ -246,3 +246,151 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(s.user_ids, None);
     assert_eq!(s.tracing, TracingOptions::default());
 }
+
+const TWO: &str = "name: two\ntarget: http://a\nload:\n  users: 4\n  max_users: 8\n  ramp_up: 10s\n  duration: 1m\nendpoints:\n  - name: home\n    path: /\n  - name: cart\n    path: /cart\n    weight: 2\n";
+
+#[test]
+fn overrides_go_over_the_file() {
+    let o = Overrides {
+        target: Some("http://b:81/".into()),
+        users: Some(20),
+        duration: Some(secs(300)),
+        think_time: Some(ThinkTime {
+            min: Duration::ZERO,
+            max: Duration::ZERO,
+        }),
+        arrival_rate: Some(50.0),
+        weights: Some(BTreeMap::from([("home".to_string(), 0.0)])),
+    };
+    let s = parse_with_overrides("two.yaml", TWO, &o).unwrap();
+    assert_eq!(s.target, "http://b:81");
+    assert_eq!((s.load.users, s.load.max_users), (20, 20));
+    assert_eq!(s.load.duration, secs(300));
+    assert_eq!(s.load.think_time.max, Duration::ZERO);
+    assert_eq!(s.load.arrival_rate, Some(50.0));
+    assert_eq!(s.weights(), vec![0.0, 2.0]);
+
+    // The same overrides over the parsed file give the same scenario.
+    let base = parse("two.yaml", TWO).unwrap();
+    assert_eq!(apply_overrides(&base, &o), Ok(s));
+    assert_eq!(apply_overrides(&base, &Overrides::default()), Ok(base));
+}
+
+#[test]
+fn the_target_may_come_only_from_overrides() {
+    let text = "name: x\nendpoints: [{name: a, path: /}]\n";
+    let o = Overrides {
+        target: Some("https://t".into()),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        parse_with_overrides("x.yaml", text, &o).unwrap().target,
+        "https://t"
+    );
+}
+
+fn override_errors(text: &str, o: &Overrides) -> Vec<String> {
+    parse_with_overrides("two.yaml", text, o)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn bad_overrides_are_reported_against_overrides() {
+    let o = Overrides {
+        target: Some("ftp://x".into()),
+        users: Some(0),
+        duration: Some(Duration::ZERO),
+        think_time: Some(ThinkTime {
+            min: secs(5),
+            max: secs(1),
+        }),
+        arrival_rate: Some(f64::NAN),
+        weights: Some(BTreeMap::from([
+            ("hom".to_string(), 1.0),
+            ("cart".to_string(), -1.0),
+        ])),
+    };
+    assert_eq!(
+        override_errors(TWO, &o),
+        [
+            "overrides: overrides.target: `ftp://x` is not an http(s) URL",
+            "overrides: overrides.users: users must be at least 1, got `0`",
+            "overrides: overrides.duration: duration must be longer than 0, got `0s`",
+            "overrides: overrides.think_time: min (`5s`) is greater than max (`1s`)",
+            "overrides: overrides.arrival_rate: arrival_rate must be a number above 0, got `NaN`",
+            "overrides: overrides.weights.cart: weight of `cart` must be a number from 0 to 1000000000, got `-1`",
+            "overrides: overrides.weights.hom: unknown endpoint `hom`, did you mean `home`?",
+        ]
+    );
+    let base = parse("two.yaml", TWO).unwrap();
+    let err = apply_overrides(&base, &o).unwrap_err();
+    assert_eq!(err.len(), 7);
+    assert!(err.iter().all(|d| d.file == "overrides" && d.line == 0));
+}
+
+#[test]
+fn overrides_are_checked_against_the_rest_of_the_file() {
+    // A shorter run than the file's ramp, and weights that leave nothing to call.
+    let o = Overrides {
+        duration: Some(secs(5)),
+        weights: Some(BTreeMap::from([
+            ("home".to_string(), 0.0),
+            ("cart".to_string(), 0.0),
+        ])),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        override_errors(TWO, &o),
+        [
+            "two.yaml:6:12: load.ramp_up: ramp_up (`10s`) must be shorter than duration (`5s`)",
+            "two.yaml:9:3: endpoints: all endpoint weights are zero; at least one must be above 0",
+        ]
+    );
+    let base = parse("two.yaml", TWO).unwrap();
+    let err: Vec<String> = apply_overrides(&base, &o)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        err,
+        [
+            "overrides: overrides.weights: all endpoint weights would be zero; at least one must be above 0",
+            "overrides: overrides.duration: ramp_up (`10s`) must be shorter than duration (`5s`)",
+        ]
+    );
+}
+
+#[test]
+fn live_weight_updates_are_checked() {
+    let s = parse("two.yaml", TWO).unwrap();
+    let update = |pairs: &[(&str, f64)]| {
+        let w: BTreeMap<String, f64> = pairs.iter().map(|(n, w)| (n.to_string(), *w)).collect();
+        check_weights(&s, &w)
+    };
+    assert_eq!(update(&[]), Ok(()));
+    assert_eq!(update(&[("home", 0.0), ("cart", 5.5)]), Ok(()));
+    assert_eq!(update(&[("home", 0.0)]), Ok(()));
+    assert_eq!(
+        update(&[("hom", 1.0), ("cart", f64::INFINITY), ("home", -2.0)]),
+        Err(vec![
+            "weight of `cart` must be a number from 0 to 1000000000, got `inf`".to_string(),
+            "unknown endpoint `hom`, did you mean `home`? (weight `1`)".to_string(),
+            "weight of `home` must be a number from 0 to 1000000000, got `-2`".to_string(),
+        ])
+    );
+    assert_eq!(
+        update(&[("home", 0.0), ("cart", 0.0)]),
+        Err(vec![
+            "setting `cart` to 0, `home` to 0 would make all endpoint weights zero; at least one must be above 0"
+                .to_string()
+        ])
+    );
+    assert_eq!(
+        update(&[("zzz", 1.0)]),
+        Err(vec!["unknown endpoint `zzz` (weight `1`)".to_string()])
+    );
+}
