@@ -394,3 +394,36 @@ fn live_weight_updates_are_checked() {
         Err(vec!["unknown endpoint `zzz` (weight `1`)".to_string()])
     );
 }
+
+/// The YAML blocks of the format reference, in order.
+fn doc_examples() -> Vec<String> {
+    let doc = include_str!("../../../docs/scenario-format.md");
+    doc.split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split_once("```").map(|(yaml, _)| yaml.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_reference_examples_are_valid() {
+    let examples = doc_examples();
+    let (smallest, complete) = (&examples[0], &examples[examples.len() - 1]);
+    assert_eq!(parse("smoke.yaml", smallest).unwrap().endpoints.len(), 1);
+    let s = parse("mixed.yaml", complete).unwrap();
+    assert_eq!(s.endpoints.len(), 3);
+    assert_eq!(s.load.stages.len(), 2);
+    assert!(s.protection.circuit_breaker.is_some() && s.user_ids.is_some());
+    // The section snippets are valid as parts of a scenario.
+    for snippet in &examples[1..examples.len() - 1] {
+        let text = if snippet.starts_with("endpoints:") {
+            format!("name: x\ntarget: http://x\n{snippet}")
+        } else {
+            format!(
+                "name: x\ntarget: http://x\nendpoints: [{{name: n-plus-one, path: /}}]\n{snippet}"
+            )
+        };
+        if let Err(e) = parse("snippet.yaml", &text) {
+            panic!("{snippet}\n{e}");
+        }
+    }
+}
