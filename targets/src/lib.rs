@@ -1,1 +1,24 @@
-//! placeholder
+//! Target services (fixtures) for the load tester: the EC app (`ec`, port 5001) and the
+//! distributed service (`distributed`, port 5002), with deliberate performance problems, on
+//! embedded SQLite or PostgreSQL, traced with OpenTelemetry.
+//!
+//! Each service is a library function returning its router ([`ec::app`], [`distributed::app`]);
+//! [`Lab::start`] opens the database and serves both, which is what the load tester and the
+//! tests call. Telemetry ([`telemetry::init`]) is separate and optional.
+
+pub mod db;
+pub mod distributed;
+pub mod ec;
+pub mod error;
+mod health;
+pub mod http;
+pub mod lab;
+pub mod metrics;
+pub mod operations;
+pub mod query_counter;
+pub mod service;
+pub mod telemetry;
+
+pub use error::{Error, bind};
+pub use lab::{Lab, LabConfig, open_database, spawn_server};
+pub use service::Service;

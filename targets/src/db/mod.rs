@@ -163,6 +163,12 @@ impl Db {
                 url: error::redact(url),
                 source,
             })?;
+        if let Self::Sqlite(pool) = &db {
+            sqlite::calibrate(pool).await.map_err(|source| OpenError::Connect {
+                url: error::redact(url),
+                source,
+            })?;
+        }
         Ok(db)
     }
 

@@ -1,0 +1,79 @@
+//! Embedded SQLite: connection options (WAL) and the calibrated slow query.
+//!
+//! SQLite has no `pg_sleep`, so the slow-query endpoint runs a recursive CTE that counts up to
+//! a number of rows chosen so that the query itself takes the asked time. The rate (rows per
+//! second) is measured once per process by [`calibrate`].
+
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::error::{OpenError, redact};
+
+/// Opens (creating if needed) the SQLite file of `url` in WAL mode.
+pub async fn connect(url: &str) -> Result<SqlitePool, OpenError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|source| OpenError::BadUrl {
+            url: redact(url),
+            source,
+        })?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(parent) = options.get_filename().parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|source| OpenError::DataDir {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|source| OpenError::Connect {
+            url: redact(url),
+            source,
+        })
+}
+
+/// The `sqlite://` URL of the default database file in `data_dir`.
+pub fn default_url(data_dir: &std::path::Path) -> String {
+    format!("sqlite://{}", data_dir.join("targets.db").display())
+}
+
+/// The counting CTE; `$1` is the number of rows to count.
+pub const COUNT_UP_SQL: &str = "WITH RECURSIVE counter(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM counter WHERE x < $1) SELECT COUNT(*) AS count FROM counter";
+
+static ROWS_PER_SECOND: OnceLock<f64> = OnceLock::new();
+
+/// Measures how many CTE rows per second this machine counts; cached for the process.
+pub async fn calibrate(pool: &SqlitePool) -> Result<f64, sqlx::Error> {
+    if let Some(rate) = ROWS_PER_SECOND.get() {
+        return Ok(*rate);
+    }
+    let mut rows: i64 = 200_000;
+    let rate = loop {
+        let start = Instant::now();
+        let _: (i64,) = sqlx::query_as(COUNT_UP_SQL).bind(rows).fetch_one(pool).await?;
+        let elapsed = start.elapsed();
+        if elapsed >= Duration::from_millis(100) || rows >= 50_000_000 {
+            break rows as f64 / elapsed.as_secs_f64().max(1e-6);
+        }
+        rows *= 4;
+    };
+    tracing::info!(rows_per_second = rate as u64, "calibrated the SQLite slow query");
+    Ok(*ROWS_PER_SECOND.get_or_init(|| rate))
+}
+
+/// Rows the counting CTE needs to run for `seconds`, given the calibrated `rate`.
+pub fn rows_for(seconds: f64, rate: f64) -> i64 {
+    (seconds * rate).round().max(1.0) as i64
+}

@@ -1,0 +1,197 @@
+//! `targets`: runs the EC app, the distributed service, or both.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use targets::db::seed::DEFAULT_SCALE;
+use targets::ec::{ClientConfig, DistributedClient, EcState};
+use targets::telemetry::{self, LogFormat, TelemetryConfig};
+use targets::{Lab, LabConfig, Service, distributed};
+use tokio::sync::watch;
+
+/// Target services for the load tester.
+#[derive(Debug, Parser)]
+#[command(name = "targets", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The EC app (default port 5001).
+    Ec {
+        #[command(flatten)]
+        common: Common,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 5001)]
+        port: u16,
+        /// Base URL of the distributed service.
+        #[arg(long, env = "DISTRIBUTED_SERVICE_URL", default_value = "http://127.0.0.1:5002")]
+        distributed_url: String,
+    },
+    /// The distributed service (default port 5002).
+    Distributed {
+        #[command(flatten)]
+        common: Common,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 5002)]
+        port: u16,
+    },
+    /// Both services in one process, on one database.
+    All {
+        #[command(flatten)]
+        common: Common,
+        /// Port of the EC app.
+        #[arg(long, default_value_t = 5001)]
+        ec_port: u16,
+        /// Port of the distributed service.
+        #[arg(long, default_value_t = 5002)]
+        distributed_port: u16,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// `sqlite://FILE` or `postgres://USER@HOST/DB`; default: an SQLite file in --data-dir.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Directory of the default SQLite database (created and seeded on first start).
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// Seed size on first start (1 unit = 200 users, 500 products, 5,000 orders).
+    #[arg(long, default_value_t = DEFAULT_SCALE, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    scale: u32,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+impl Common {
+    fn database_url(&self) -> String {
+        LabConfig {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..LabConfig::default()
+        }
+        .resolved_database_url()
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (services, common) = match &cli.command {
+        Command::Ec { common, .. } => (vec![Service::Ec], common),
+        Command::Distributed { common, .. } => (vec![Service::Distributed], common),
+        Command::All { common, .. } => (vec![Service::Ec, Service::Distributed], common),
+    };
+    let telemetry = telemetry::init(&TelemetryConfig::from_env(services, common.log_format))
+        .context("cannot set up logging and tracing")?;
+    let result = serve(cli.command).await;
+    tokio::task::spawn_blocking(move || telemetry.shutdown())
+        .await
+        .context("flushing traces")?;
+    result
+}
+
+async fn serve(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::All {
+            common,
+            ec_port,
+            distributed_port,
+        } => {
+            let lab = Lab::start(LabConfig {
+                data_dir: common.data_dir.clone(),
+                ec_addr: SocketAddr::new(common.bind, ec_port),
+                distributed_addr: SocketAddr::new(common.bind, distributed_port),
+                scale: common.scale,
+                database_url: common.database_url.clone(),
+            })
+            .await
+            .context("cannot start the lab")?;
+            tracing::info!(ec = %lab.ec_url(), distributed = %lab.distributed_url(), "serving; Ctrl-C stops");
+            shutdown_signal().await;
+            lab.shutdown().await.context("stopping the lab")?;
+        }
+        Command::Ec {
+            common,
+            port,
+            distributed_url,
+        } => {
+            let client = DistributedClient::new(ClientConfig::new(distributed_url))?;
+            let addr = SocketAddr::new(common.bind, port);
+            let listener = targets::bind(addr).await?;
+            let db = targets::open_database(&common.database_url(), common.scale).await?;
+            tracing::info!(%addr, distributed = client.base_url(), "ec serving; Ctrl-C stops");
+            run_until_signal(listener, targets::ec::app(EcState::new(db.clone(), client))).await?;
+            db.close().await;
+        }
+        Command::Distributed { common, port } => {
+            let addr = SocketAddr::new(common.bind, port);
+            let listener = targets::bind(addr).await?;
+            let db = targets::open_database(&common.database_url(), common.scale).await?;
+            tracing::info!(%addr, "distributed serving; Ctrl-C stops");
+            run_until_signal(listener, distributed::app(distributed::DistributedState::new(db.clone()))).await?;
+            db.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn run_until_signal(listener: tokio::net::TcpListener, router: axum::Router) -> anyhow::Result<()> {
+    let (stop, _) = watch::channel(false);
+    let task = targets::spawn_server(listener, router, &stop);
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    task.await.context("server task")?.context("server")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}
