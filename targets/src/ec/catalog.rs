@@ -74,12 +74,12 @@ const PRODUCT: Statement = Statement::same(
     "SELECT id, name, category, price, description, stock, created_at FROM products WHERE id = $1",
 );
 /// The indexed lookup the full scan is compared with (primary key).
-pub(crate) const ORDER: Statement = Statement::same(
+pub const ORDER: Statement = Statement::same(
     "orders.by_id",
     "SELECT id, user_id, status, total, created_at FROM orders WHERE id = $1",
 );
 /// Items of one order (index on `order_items.order_id`).
-pub(crate) const ORDER_ITEMS: Statement = Statement::same(
+pub const ORDER_ITEMS: Statement = Statement::same(
     "order_items.by_order",
     "SELECT oi.id AS id, oi.product_id AS product_id, p.name AS product_name, oi.quantity AS quantity, \
      oi.unit_price AS unit_price FROM order_items oi JOIN products p ON p.id = oi.product_id \

@@ -16,7 +16,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 
+pub use catalog::{ORDER, ORDER_ITEMS};
 pub use distributed_client::{ClientConfig, DistributedClient};
+pub use performance::{CARTESIAN, COMPLEX_JOIN, FULL_SCAN};
 
 use crate::db::Db;
 use crate::http::api_error::panic_response;
