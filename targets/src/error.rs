@@ -33,7 +33,9 @@ pub enum Error {
 
 fn bind_hint(source: &std::io::Error) -> &'static str {
     match source.kind() {
-        std::io::ErrorKind::AddrInUse => " (is another process using this port? pick another with --port)",
+        std::io::ErrorKind::AddrInUse => {
+            " (is another process using this port? pick another with --port)"
+        }
         std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges)",
         _ => "",
     }

@@ -48,7 +48,10 @@ pub async fn health<S: HasDb + Clone + Send + Sync + 'static>(State(state): Stat
 /// A Prometheus text response.
 pub fn prometheus_text(body: String) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response()

@@ -82,7 +82,8 @@ impl Lab {
     ) -> Result<Self, Error> {
         let ec_addr = local_addr(&ec_listener)?;
         let distributed_addr = local_addr(&distributed_listener)?;
-        let client = DistributedClient::new(ClientConfig::new(format!("http://{distributed_addr}")))?;
+        let client =
+            DistributedClient::new(ClientConfig::new(format!("http://{distributed_addr}")))?;
         let (stop, _) = watch::channel(false);
         let tasks = vec![
             (
@@ -93,7 +94,14 @@ impl Lab {
                     &stop,
                 ),
             ),
-            ("ec", spawn_server(ec_listener, ec::app(EcState::new(db.clone(), client)), &stop)),
+            (
+                "ec",
+                spawn_server(
+                    ec_listener,
+                    ec::app(EcState::new(db.clone(), client)),
+                    &stop,
+                ),
+            ),
         ];
         tracing::info!(%ec_addr, %distributed_addr, backend = db.backend().name(), "lab started");
         Ok(Self {

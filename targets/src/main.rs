@@ -30,7 +30,11 @@ enum Command {
         #[arg(long, default_value_t = 5001)]
         port: u16,
         /// Base URL of the distributed service.
-        #[arg(long, env = "DISTRIBUTED_SERVICE_URL", default_value = "http://127.0.0.1:5002")]
+        #[arg(
+            long,
+            env = "DISTRIBUTED_SERVICE_URL",
+            default_value = "http://127.0.0.1:5002"
+        )]
         distributed_url: String,
     },
     /// The distributed service (default port 5002).
@@ -155,14 +159,21 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             let listener = targets::bind(addr).await?;
             let db = targets::open_database(&common.database_url(), common.scale).await?;
             tracing::info!(%addr, "distributed serving; Ctrl-C stops");
-            run_until_signal(listener, distributed::app(distributed::DistributedState::new(db.clone()))).await?;
+            run_until_signal(
+                listener,
+                distributed::app(distributed::DistributedState::new(db.clone())),
+            )
+            .await?;
             db.close().await;
         }
     }
     Ok(())
 }
 
-async fn run_until_signal(listener: tokio::net::TcpListener, router: axum::Router) -> anyhow::Result<()> {
+async fn run_until_signal(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> anyhow::Result<()> {
     let (stop, _) = watch::channel(false);
     let task = targets::spawn_server(listener, router, &stop);
     shutdown_signal().await;

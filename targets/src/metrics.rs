@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::service::Service;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
-const BUCKETS: [f64; 13] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+const BUCKETS: [f64; 13] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct Histogram {
@@ -55,7 +57,9 @@ impl Metrics {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A request started.
@@ -65,7 +69,14 @@ impl Metrics {
 
     /// A request on `route` finished with `status` after `elapsed`, having run `queries`
     /// statements.
-    pub fn finished(&self, route: &str, method: &str, status: u16, elapsed: Duration, queries: u64) {
+    pub fn finished(
+        &self,
+        route: &str,
+        method: &str,
+        status: u16,
+        elapsed: Duration,
+        queries: u64,
+    ) {
         let mut inner = self.lock();
         inner.in_flight -= 1;
         *inner

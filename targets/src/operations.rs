@@ -47,7 +47,8 @@ const ORDER_COUNT_OF_PRODUCT: Statement = Statement::same(
     "SELECT COUNT(*) AS count FROM order_items WHERE product_id = $1",
 );
 const PG_SLEEP: Statement = Statement::same("slow_query.pg_sleep", "SELECT pg_sleep($1)");
-const SQLITE_COUNT_UP: Statement = Statement::same("slow_query.count_up", crate::db::sqlite::COUNT_UP_SQL);
+const SQLITE_COUNT_UP: Statement =
+    Statement::same("slow_query.count_up", crate::db::sqlite::COUNT_UP_SQL);
 /// The intentionally broken statement: a table that does not exist.
 pub const BROKEN: Statement = Statement::same(
     "database_error.missing_table",
@@ -56,7 +57,12 @@ pub const BROKEN: Statement = Statement::same(
 
 /// One query for `limit` products, then one more per product for its order count:
 /// `limit + 1` statements (fewer when fewer products match).
-pub async fn n_plus_one(db: &Db, queries: &QueryCounter, limit: i64, category: Option<&str>) -> Result<Value, DbError> {
+pub async fn n_plus_one(
+    db: &Db,
+    queries: &QueryCounter,
+    limit: i64,
+    category: Option<&str>,
+) -> Result<Value, DbError> {
     let products: Vec<ProductRow> = match category {
         Some(category) => {
             db.fetch_all(
@@ -66,7 +72,10 @@ pub async fn n_plus_one(db: &Db, queries: &QueryCounter, limit: i64, category: O
             )
             .await?
         }
-        None => db.fetch_all(queries, &PRODUCTS_PAGE, &[Param::Int(limit)]).await?,
+        None => {
+            db.fetch_all(queries, &PRODUCTS_PAGE, &[Param::Int(limit)])
+                .await?
+        }
     };
     let mut results = Vec::with_capacity(products.len());
     for product in products {
@@ -90,7 +99,8 @@ pub async fn slow_query(db: &Db, queries: &QueryCounter, seconds: f64) -> Result
     let started = std::time::Instant::now();
     let method = match db {
         Db::Postgres(_) => {
-            db.execute(queries, &PG_SLEEP, &[Param::Float(seconds)]).await?;
+            db.execute(queries, &PG_SLEEP, &[Param::Float(seconds)])
+                .await?;
             "pg_sleep"
         }
         Db::Sqlite(pool) => {
@@ -98,7 +108,9 @@ pub async fn slow_query(db: &Db, queries: &QueryCounter, seconds: f64) -> Result
                 .await
                 .map_err(|e| DbError::new("slow_query.calibrate", Backend::Sqlite, e))?;
             let rows = crate::db::sqlite::rows_for(seconds, rate);
-            let _: CountRow = db.fetch_one(queries, &SQLITE_COUNT_UP, &[Param::Int(rows)]).await?;
+            let _: CountRow = db
+                .fetch_one(queries, &SQLITE_COUNT_UP, &[Param::Int(rows)])
+                .await?;
             "recursive_cte"
         }
     };

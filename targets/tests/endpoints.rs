@@ -49,7 +49,12 @@ async fn check_health_and_metrics(lab: &TestLab) {
     let (status, body) = lab.get("/health").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ok");
-    let response = lab.client.get(lab.distributed("/health")).send().await.expect("health");
+    let response = lab
+        .client
+        .get(lab.distributed("/health"))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(response.status().as_u16(), 200);
 
     lab.get("/performance/n-plus-one?limit=2").await;
@@ -66,19 +71,36 @@ async fn check_health_and_metrics(lab: &TestLab) {
         text.contains(r#"targets_http_requests_total{service="ec",route="/performance/n-plus-one",method="GET",status="200"} 1"#),
         "{text}"
     );
-    assert!(text.contains(r#"targets_db_queries_total{service="ec",route="/performance/n-plus-one"} 3"#), "{text}");
-    assert!(text.contains("targets_http_request_duration_seconds_bucket{service=\"ec\",route=\"/health\""), "{text}");
+    assert!(
+        text.contains(
+            r#"targets_db_queries_total{service="ec",route="/performance/n-plus-one"} 3"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "targets_http_request_duration_seconds_bucket{service=\"ec\",route=\"/health\""
+        ),
+        "{text}"
+    );
 
     let page = lab.client.get(lab.ec("/")).send().await.expect("demo page");
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.expect("html");
-    for path in ["/performance/n-plus-one", "/distributed/n-plus-one", "/distributed/slow-query", "/performance/error?kind=panic"] {
+    for path in [
+        "/performance/n-plus-one",
+        "/distributed/n-plus-one",
+        "/distributed/slow-query",
+        "/performance/error?kind=panic",
+    ] {
         assert!(html.contains(path), "demo page lacks {path}");
     }
 }
 
 async fn check_catalogue(lab: &TestLab) {
-    let (status, body) = lab.get("/api/products?page=2&per_page=5&category=Books").await;
+    let (status, body) = lab
+        .get("/api/products?page=2&per_page=5&category=Books")
+        .await;
     assert_eq!(status, 200, "{body}");
     let products = body["products"].as_array().expect("products");
     assert_eq!(products.len(), 5);
@@ -101,23 +123,37 @@ async fn check_catalogue(lab: &TestLab) {
 
 async fn check_n_plus_one(lab: &TestLab) {
     for limit in [1, 5, 20] {
-        let (status, body) = lab.get(&format!("/performance/n-plus-one?limit={limit}")).await;
+        let (status, body) = lab
+            .get(&format!("/performance/n-plus-one?limit={limit}"))
+            .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(assert_perf_shape(&body, "success"), limit + 1, "{body}");
-        assert_eq!(body["data"]["results"].as_array().map(Vec::len), Some(limit as usize));
+        assert_eq!(
+            body["data"]["results"].as_array().map(Vec::len),
+            Some(limit as usize)
+        );
         assert_eq!(body["user_id"], 42);
     }
     let (status, body) = lab.get("/performance/n-plus-one").await;
     assert_eq!(status, 200);
-    assert_eq!(assert_perf_shape(&body, "success"), 21, "default limit is 20");
+    assert_eq!(
+        assert_perf_shape(&body, "success"),
+        21,
+        "default limit is 20"
+    );
 }
 
 async fn check_slow_query(lab: &TestLab) {
     let (status, body) = lab.get("/performance/slow-query?seconds=1").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(assert_perf_shape(&body, "success"), 1);
-    let query_seconds = body["data"]["results"]["query_seconds"].as_f64().expect("query_seconds");
-    assert!(query_seconds >= 0.5, "the query itself must take about 1 s: {body}");
+    let query_seconds = body["data"]["results"]["query_seconds"]
+        .as_f64()
+        .expect("query_seconds");
+    assert!(
+        query_seconds >= 0.5,
+        "the query itself must take about 1 s: {body}"
+    );
     let expected = match lab.lab.db().backend() {
         Backend::Sqlite => "recursive_cte",
         Backend::Postgres => "pg_sleep",
@@ -129,7 +165,10 @@ async fn check_full_scan(lab: &TestLab) {
     let (status, body) = lab.get("/performance/slow-query/full-scan").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(assert_perf_shape(&body, "success"), 1);
-    assert!(body["matched_rows"].as_i64().is_some_and(|n| n > 0), "{body}");
+    assert!(
+        body["matched_rows"].as_i64().is_some_and(|n| n > 0),
+        "{body}"
+    );
 
     let plan = lab
         .lab
@@ -162,7 +201,10 @@ async fn check_complex_join(lab: &TestLab) {
     let rows = body["data"]["results"].as_array().expect("rows");
     assert_eq!(rows.len(), 10, "one row per category: {body}");
     let revenues: Vec<f64> = rows.iter().filter_map(|r| r["revenue"].as_f64()).collect();
-    assert!(revenues.windows(2).all(|w| w[0] >= w[1]), "ordered by revenue: {revenues:?}");
+    assert!(
+        revenues.windows(2).all(|w| w[0] >= w[1]),
+        "ordered by revenue: {revenues:?}"
+    );
 
     let plan = lab
         .lab
@@ -176,7 +218,8 @@ async fn check_complex_join(lab: &TestLab) {
         for alias in ["oi", "o", "p", "u"] {
             let step = |kind: &str| format!("{kind} {alias} ");
             assert!(
-                plan.lines().any(|l| l.starts_with(&step("SCAN")) || l.starts_with(&step("SEARCH"))),
+                plan.lines()
+                    .any(|l| l.starts_with(&step("SCAN")) || l.starts_with(&step("SEARCH"))),
                 "plan lacks table {alias}: {plan}"
             );
         }
@@ -186,16 +229,24 @@ async fn check_complex_join(lab: &TestLab) {
             assert!(plan.contains(table), "plan lacks {table}: {plan}");
         }
         assert!(
-            plan.contains("Hash Join") || plan.contains("Nested Loop") || plan.contains("Merge Join"),
+            plan.contains("Hash Join")
+                || plan.contains("Nested Loop")
+                || plan.contains("Merge Join"),
             "{plan}"
         );
         assert!(plan.contains("Aggregate"), "{plan}");
     }
 
-    let (status, body) = lab.get("/performance/slow-query/complex-join?variant=cartesian&size=300").await;
+    let (status, body) = lab
+        .get("/performance/slow-query/complex-join?variant=cartesian&size=300")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(assert_perf_shape(&body, "success"), 1);
-    assert_eq!(body["data"]["results"][0]["pairs"], 200 * 300, "users are capped at 200 by the seed: {body}");
+    assert_eq!(
+        body["data"]["results"][0]["pairs"],
+        200 * 300,
+        "users are capped at 200 by the seed: {body}"
+    );
 }
 
 async fn check_errors(lab: &TestLab) {
@@ -214,7 +265,9 @@ async fn check_errors(lab: &TestLab) {
 
     let (status, body) = lab.get("/performance/error?kind=random&seconds=0.1").await;
     assert!([500, 504].contains(&status), "{status} {body}");
-    assert!(["internal_error", "panic", "timeout"].contains(&body["code"].as_str().unwrap_or_default()));
+    assert!(
+        ["internal_error", "panic", "timeout"].contains(&body["code"].as_str().unwrap_or_default())
+    );
 
     // The service survives a panic.
     let (status, _) = lab.get("/health").await;
@@ -238,9 +291,16 @@ async fn check_distributed(lab: &TestLab) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(assert_perf_shape(&body, "success"), 4, "{body}");
     assert_eq!(body["user_id"], 42);
-    assert_eq!(body["distributed"]["trace_id"], body["trace_id"], "one trace: {body}");
+    assert_eq!(
+        body["distributed"]["trace_id"], body["trace_id"],
+        "one trace: {body}"
+    );
     assert!(body["timings"]["total_seconds"].as_f64().is_some());
-    assert!(body["timings"]["distributed_call_seconds"].as_f64().is_some());
+    assert!(
+        body["timings"]["distributed_call_seconds"]
+            .as_f64()
+            .is_some()
+    );
 
     let response = lab
         .client
@@ -253,12 +313,23 @@ async fn check_distributed(lab: &TestLab) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(assert_perf_shape(&body, "success"), 3);
     assert_eq!(body["user_id"], 7);
-    assert!(body["data"]["results"].as_array().expect("rows").iter().all(|r| r["category"] == "Toys"));
+    assert!(
+        body["data"]["results"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .all(|r| r["category"] == "Toys")
+    );
 
     let (status, body) = lab.get("/distributed/slow-query?seconds=1").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(assert_perf_shape(&body, "success"), 1);
-    assert!(body["timings"]["distributed_call_seconds"].as_f64().is_some_and(|s| s >= 0.5), "{body}");
+    assert!(
+        body["timings"]["distributed_call_seconds"]
+            .as_f64()
+            .is_some_and(|s| s >= 0.5),
+        "{body}"
+    );
 
     let (status, body) = lab.get("/distributed/database-error").await;
     assert_eq!(status, 500, "{body}");
@@ -285,28 +356,61 @@ async fn check_bad_input(lab: &TestLab) {
     let (status, body) = lab.get("/performance/n-plus-one?limit=-3").await;
     assert_eq!(status, 422, "{body}");
     assert_error_shape(&body, "validation");
-    assert!(body["message"].as_str().unwrap_or_default().contains("limit"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limit"),
+        "{body}"
+    );
 
     let (status, body) = lab.get("/performance/n-plus-one?limit=abc").await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().contains("limit"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limit"),
+        "{body}"
+    );
 
     let (status, body) = lab.get("/performance/error?kind=bogus").await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().contains("bogus"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("bogus"),
+        "{body}"
+    );
 
     for seconds in ["-1", "31", "NaN"] {
-        let (status, body) = lab.get(&format!("/performance/slow-query?seconds={seconds}")).await;
+        let (status, body) = lab
+            .get(&format!("/performance/slow-query?seconds={seconds}"))
+            .await;
         assert_eq!(status, 422, "seconds={seconds}: {body}");
-        assert!(body["message"].as_str().unwrap_or_default().contains("seconds"), "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("seconds"),
+            "{body}"
+        );
     }
 
     let (status, body) = lab.get("/api/products?per_page=0&page=-1").await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["details"]["problems"].as_array().map(Vec::len), Some(2), "every problem: {body}");
+    assert_eq!(
+        body["details"]["problems"].as_array().map(Vec::len),
+        Some(2),
+        "every problem: {body}"
+    );
 
     let (status, body) = lab
-        .post_distributed("/n-plus-one", r#"{"user_id": 1, "parameters": {"limit": -3}}"#)
+        .post_distributed(
+            "/n-plus-one",
+            r#"{"user_id": 1, "parameters": {"limit": -3}}"#,
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(
@@ -318,9 +422,17 @@ async fn check_bad_input(lab: &TestLab) {
         .post_distributed("/slow-query", r#"{"parameters": {"seconds": "soon"}}"#)
         .await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().starts_with("parameters.seconds"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("parameters.seconds"),
+        "{body}"
+    );
 
-    let (status, body) = lab.post_distributed("/n-plus-one", r#"{"user_id": 1, "#).await;
+    let (status, body) = lab
+        .post_distributed("/n-plus-one", r#"{"user_id": 1, "#)
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_error_shape(&body, "malformed_json");
 
@@ -328,7 +440,13 @@ async fn check_bad_input(lab: &TestLab) {
         .post_distributed("/n-plus-one", r#"{"parameters": {"limt": 3}}"#)
         .await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().contains("limt"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("limt"),
+        "{body}"
+    );
 
     let response = lab
         .client

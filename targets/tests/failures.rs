@@ -17,11 +17,16 @@ fn closed_port() -> u16 {
 }
 
 /// Starts the EC app alone over a fresh SQLite file, calling the distributed service at `client`.
-async fn ec_alone(dir: &std::path::Path, client: DistributedClient) -> (String, watch::Sender<bool>) {
+async fn ec_alone(
+    dir: &std::path::Path,
+    client: DistributedClient,
+) -> (String, watch::Sender<bool>) {
     let db = targets::open_database(&targets::db::sqlite::default_url(dir), common::TEST_SCALE)
         .await
         .expect("db");
-    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.expect("bind");
+    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, _) = watch::channel(false);
     targets::spawn_server(listener, targets::ec::app(EcState::new(db, client)), &stop);
@@ -31,7 +36,11 @@ async fn ec_alone(dir: &std::path::Path, client: DistributedClient) -> (String, 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distributed_down_is_a_quick_502_and_ec_stays_healthy() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let client = DistributedClient::new(ClientConfig::new(format!("http://127.0.0.1:{}", closed_port()))).expect("client");
+    let client = DistributedClient::new(ClientConfig::new(format!(
+        "http://127.0.0.1:{}",
+        closed_port()
+    )))
+    .expect("client");
     let (ec, stop) = ec_alone(dir.path(), client).await;
     let http = reqwest::Client::new();
 
@@ -48,10 +57,20 @@ async fn distributed_down_is_a_quick_502_and_ec_stays_healthy() {
         common::assert_error_shape(&body, "distributed_unavailable");
         assert_eq!(body["details"]["reason"], "connection_failed", "{body}");
         assert_eq!(body["details"]["attempts"], 3, "2 retries: {body}");
-        assert!(body["message"].as_str().unwrap_or_default().contains("unreachable"), "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("unreachable"),
+            "{body}"
+        );
         assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     }
-    let response = http.get(format!("{ec}/health")).send().await.expect("health");
+    let response = http
+        .get(format!("{ec}/health"))
+        .send()
+        .await
+        .expect("health");
     assert_eq!(response.status().as_u16(), 200);
     let _ = stop.send(true);
 }
@@ -66,7 +85,9 @@ async fn distributed_hanging_is_a_504() {
             "late"
         }),
     );
-    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.expect("bind");
+    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
     let hang_url = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop_hang, _) = watch::channel(false);
     targets::spawn_server(listener, hang, &stop_hang);
@@ -78,7 +99,9 @@ async fn distributed_hanging_is_a_504() {
     })
     .expect("client");
     let (ec, stop) = ec_alone(dir.path(), client).await;
-    let response = reqwest::get(format!("{ec}/distributed/n-plus-one")).await.expect("request");
+    let response = reqwest::get(format!("{ec}/distributed/n-plus-one"))
+        .await
+        .expect("request");
     let (status, body) = common::read(response).await;
     assert_eq!(status, 504, "{body}");
     common::assert_error_shape(&body, "distributed_timeout");
@@ -97,7 +120,10 @@ fn run(args: &[&str]) -> (bool, String) {
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         .output()
         .expect("run targets");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -106,32 +132,73 @@ fn busy_port_names_the_address() {
     let taken = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let port = taken.local_addr().expect("addr").port().to_string();
     let data_dir = dir.path().to_string_lossy().into_owned();
-    let (ok, stderr) = run(&["distributed", "--port", &port, "--data-dir", &data_dir, "--scale", "1"]);
+    let (ok, stderr) = run(&[
+        "distributed",
+        "--port",
+        &port,
+        "--data-dir",
+        &data_dir,
+        "--scale",
+        "1",
+    ]);
     assert!(!ok);
-    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
     assert!(stderr.to_lowercase().contains("in use"), "{stderr}");
 }
 
 #[test]
 fn bad_and_unreachable_databases_are_named() {
     let port = closed_port().to_string();
-    let (ok, stderr) = run(&["distributed", "--port", &port, "--database-url", "mysql://db/x"]);
+    let (ok, stderr) = run(&[
+        "distributed",
+        "--port",
+        &port,
+        "--database-url",
+        "mysql://db/x",
+    ]);
     assert!(!ok);
-    assert!(stderr.contains("unsupported database URL \"mysql://db/x\""), "{stderr}");
+    assert!(
+        stderr.contains("unsupported database URL \"mysql://db/x\""),
+        "{stderr}"
+    );
 
     let port = closed_port().to_string();
-    let unreachable = format!("postgres://postgres:secret@127.0.0.1:{}/nope", closed_port());
-    let (ok, stderr) = run(&["distributed", "--port", &port, "--database-url", &unreachable]);
+    let unreachable = format!(
+        "postgres://postgres:secret@127.0.0.1:{}/nope",
+        closed_port()
+    );
+    let (ok, stderr) = run(&[
+        "distributed",
+        "--port",
+        &port,
+        "--database-url",
+        &unreachable,
+    ]);
     assert!(!ok);
     assert!(stderr.contains("cannot connect to database"), "{stderr}");
-    assert!(stderr.contains("postgres://postgres:***@127.0.0.1"), "URL named, password hidden: {stderr}");
+    assert!(
+        stderr.contains("postgres://postgres:***@127.0.0.1"),
+        "URL named, password hidden: {stderr}"
+    );
     assert!(!stderr.contains("secret"), "{stderr}");
 }
 
 #[test]
 fn bad_distributed_url_is_named() {
     let port = closed_port().to_string();
-    let (ok, stderr) = run(&["ec", "--port", &port, "--distributed-url", "ftp://example/x"]);
+    let (ok, stderr) = run(&[
+        "ec",
+        "--port",
+        &port,
+        "--distributed-url",
+        "ftp://example/x",
+    ]);
     assert!(!ok);
-    assert!(stderr.contains("bad distributed service URL \"ftp://example/x\""), "{stderr}");
+    assert!(
+        stderr.contains("bad distributed service URL \"ftp://example/x\""),
+        "{stderr}"
+    );
 }

@@ -37,7 +37,10 @@ fn text(value: Option<&AnyValue>) -> Option<String> {
 }
 
 fn attr(attrs: &[KeyValue], key: &str) -> Option<String> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| text(kv.value.as_ref()))
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| text(kv.value.as_ref()))
 }
 
 async fn receive(State(store): State<Store>, body: Bytes) -> &'static str {
@@ -71,7 +74,9 @@ async fn one_trace_across_both_services() {
     let receiver = axum::Router::new()
         .route("/v1/traces", axum::routing::post(receive))
         .with_state(store.clone());
-    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.expect("bind");
+    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        .await
+        .expect("bind");
     let receiver_url = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop_receiver, _) = watch::channel(false);
     targets::spawn_server(listener, receiver, &stop_receiver);
@@ -107,7 +112,10 @@ async fn one_trace_across_both_services() {
         .expect("request");
     let (status, body) = common::read(response).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["trace_id"], trace_id, "the caller's trace is continued: {body}");
+    assert_eq!(
+        body["trace_id"], trace_id,
+        "the caller's trace is continued: {body}"
+    );
     assert_eq!(body["distributed"]["trace_id"], trace_id, "{body}");
 
     // Flush (blocking) and wait for the receiver to have both services' request spans.
@@ -126,7 +134,11 @@ async fn one_trace_across_both_services() {
             .filter(|r| hex(&r.span.trace_id) == trace_id)
             .cloned()
             .collect();
-        let has = |service: &str, name: &str| spans.iter().any(|r| r.service == service && r.span.name == name);
+        let has = |service: &str, name: &str| {
+            spans
+                .iter()
+                .any(|r| r.service == service && r.span.name == name)
+        };
         if has("ec", "GET /distributed/{operation}") && has("distributed", "POST /n-plus-one") {
             break spans;
         }
@@ -134,7 +146,8 @@ async fn one_trace_across_both_services() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
 
-    let by_id: HashMap<String, &Received> = spans.iter().map(|r| (hex(&r.span.span_id), r)).collect();
+    let by_id: HashMap<String, &Received> =
+        spans.iter().map(|r| (hex(&r.span.span_id), r)).collect();
     let find = |service: &str, name: &str| {
         spans
             .iter()
@@ -145,7 +158,11 @@ async fn one_trace_across_both_services() {
     let ec_client = find("ec", "POST /n-plus-one");
     let dist_server = find("distributed", "POST /n-plus-one");
 
-    assert_eq!(hex(&ec_server.span.parent_span_id), caller_span, "EC continues the caller's span");
+    assert_eq!(
+        hex(&ec_server.span.parent_span_id),
+        caller_span,
+        "EC continues the caller's span"
+    );
     // Walk up from the distributed span to the EC server span.
     let mut current = dist_server;
     let mut chain = vec![format!("{}:{}", current.service, current.span.name)];
@@ -156,17 +173,37 @@ async fn one_trace_across_both_services() {
             .unwrap_or_else(|| panic!("parent {parent} of {chain:?} not received"));
         chain.push(format!("{}:{}", current.service, current.span.name));
     }
-    assert_eq!(hex(&dist_server.span.parent_span_id), hex(&ec_client.span.span_id), "{chain:?}");
+    assert_eq!(
+        hex(&dist_server.span.parent_span_id),
+        hex(&ec_client.span.span_id),
+        "{chain:?}"
+    );
 
     for (who, span) in [("ec", ec_server), ("distributed", dist_server)] {
-        assert_eq!(attr(&span.span.attributes, "user_id").as_deref(), Some("77"), "{who}");
-        assert_eq!(attr(&span.span.attributes, "service_name").as_deref(), Some(who), "{who}");
-        assert!(attr(&span.span.attributes, "operation_type").is_some(), "{who}");
+        assert_eq!(
+            attr(&span.span.attributes, "user_id").as_deref(),
+            Some("77"),
+            "{who}"
+        );
+        assert_eq!(
+            attr(&span.span.attributes, "service_name").as_deref(),
+            Some(who),
+            "{who}"
+        );
+        assert!(
+            attr(&span.span.attributes, "operation_type").is_some(),
+            "{who}"
+        );
     }
-    assert_eq!(attr(&dist_server.span.attributes, "query_count").as_deref(), Some("3"));
+    assert_eq!(
+        attr(&dist_server.span.attributes, "query_count").as_deref(),
+        Some("3")
+    );
     let distributed_queries = spans
         .iter()
-        .filter(|r| r.service == "distributed" && attr(&r.span.attributes, "db.statement").is_some())
+        .filter(|r| {
+            r.service == "distributed" && attr(&r.span.attributes, "db.statement").is_some()
+        })
         .count();
     assert_eq!(distributed_queries, 3, "one db.query span per statement");
     assert!(
@@ -178,6 +215,8 @@ async fn one_trace_across_both_services() {
     );
 
     lab.shutdown().await.expect("lab stops");
-    tokio::task::spawn_blocking(move || telemetry.shutdown()).await.expect("shutdown");
+    tokio::task::spawn_blocking(move || telemetry.shutdown())
+        .await
+        .expect("shutdown");
     let _ = stop_receiver.send(true);
 }

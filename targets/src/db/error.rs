@@ -8,7 +8,9 @@ use super::Backend;
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The URL is neither `sqlite:` nor `postgres:`.
-    #[error("unsupported database URL {url:?}: expected sqlite://<file> or postgres://user@host/db")]
+    #[error(
+        "unsupported database URL {url:?}: expected sqlite://<file> or postgres://user@host/db"
+    )]
     UnsupportedUrl {
         /// The URL given.
         url: String,

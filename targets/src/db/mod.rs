@@ -83,7 +83,11 @@ impl Statement {
     }
 
     /// Different text per backend.
-    pub const fn per_backend(name: &'static str, sqlite: &'static str, postgres: &'static str) -> Self {
+    pub const fn per_backend(
+        name: &'static str,
+        sqlite: &'static str,
+        postgres: &'static str,
+    ) -> Self {
         Self {
             name,
             sqlite,
@@ -101,8 +105,14 @@ impl Statement {
 }
 
 /// A row type readable from both backends.
-pub trait AnyRow: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
-impl<T> AnyRow for T where T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
+pub trait AnyRow:
+    Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{
+}
+impl<T> AnyRow for T where
+    T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{
+}
 
 fn bind_sqlite<'q>(
     mut query: Query<'q, Sqlite, SqliteArguments>,
@@ -164,10 +174,12 @@ impl Db {
                 source,
             })?;
         if let Self::Sqlite(pool) = &db {
-            sqlite::calibrate(pool).await.map_err(|source| OpenError::Connect {
-                url: error::redact(url),
-                source,
-            })?;
+            sqlite::calibrate(pool)
+                .await
+                .map_err(|source| OpenError::Connect {
+                    url: error::redact(url),
+                    source,
+                })?;
         }
         Ok(db)
     }
@@ -175,7 +187,25 @@ impl Db {
     /// Applies the versioned migrations of this backend (`targets/migrations/<backend>`).
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Self::Sqlite(pool) => {
+                // sqlx takes no lock on SQLite: when two processes start on one new file, the
+                // loser's migration fails on the tables the winner just created. Its
+                // transaction rolled back, so running again sees the migration applied.
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match sqlx::migrate!("./migrations/sqlite").run(pool).await {
+                        Err(e) if attempt < 5 => {
+                            tracing::debug!(
+                                attempt,
+                                "SQLite migration raced with another process, retrying: {e}"
+                            );
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                        }
+                        result => return result,
+                    }
+                }
+            }
             Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
     }
@@ -203,7 +233,12 @@ impl Db {
         )
     }
 
-    async fn traced<T, F>(&self, counter: &QueryCounter, statement: &Statement, run: F) -> Result<T, DbError>
+    async fn traced<T, F>(
+        &self,
+        counter: &QueryCounter,
+        statement: &Statement,
+        run: F,
+    ) -> Result<T, DbError>
     where
         F: Future<Output = Result<T, sqlx::Error>>,
     {
@@ -256,14 +291,22 @@ impl Db {
             Self::Sqlite(pool) => {
                 let q = bind_sqlite(sqlx::query(statement.sqlite), params);
                 self.traced(counter, statement, async {
-                    q.fetch_optional(pool).await?.as_ref().map(T::from_row).transpose()
+                    q.fetch_optional(pool)
+                        .await?
+                        .as_ref()
+                        .map(T::from_row)
+                        .transpose()
                 })
                 .await
             }
             Self::Postgres(pool) => {
                 let q = bind_postgres(sqlx::query(statement.postgres), params);
                 self.traced(counter, statement, async {
-                    q.fetch_optional(pool).await?.as_ref().map(T::from_row).transpose()
+                    q.fetch_optional(pool)
+                        .await?
+                        .as_ref()
+                        .map(T::from_row)
+                        .transpose()
                 })
                 .await
             }
@@ -283,40 +326,55 @@ impl Db {
     }
 
     /// Runs `statement`, discarding rows; returns the rows affected.
-    pub async fn execute(&self, counter: &QueryCounter, statement: &Statement, params: &[Param]) -> Result<u64, DbError> {
+    pub async fn execute(
+        &self,
+        counter: &QueryCounter,
+        statement: &Statement,
+        params: &[Param],
+    ) -> Result<u64, DbError> {
         match self {
             Self::Sqlite(pool) => {
                 let q = bind_sqlite(sqlx::query(statement.sqlite), params);
-                self.traced(counter, statement, async { Ok(q.execute(pool).await?.rows_affected()) })
-                    .await
+                self.traced(counter, statement, async {
+                    Ok(q.execute(pool).await?.rows_affected())
+                })
+                .await
             }
             Self::Postgres(pool) => {
                 let q = bind_postgres(sqlx::query(statement.postgres), params);
-                self.traced(counter, statement, async { Ok(q.execute(pool).await?.rows_affected()) })
-                    .await
+                self.traced(counter, statement, async {
+                    Ok(q.execute(pool).await?.rows_affected())
+                })
+                .await
             }
         }
     }
 
     /// The query plan of `statement` as text lines (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on
     /// PostgreSQL). Not counted: used by tests and docs, never by an endpoint.
-    pub async fn explain(&self, statement: &Statement, params: &[Param]) -> Result<Vec<String>, DbError> {
+    pub async fn explain(
+        &self,
+        statement: &Statement,
+        params: &[Param],
+    ) -> Result<Vec<String>, DbError> {
         let to_err = |e| DbError::new(statement.name, self.backend(), e);
         match self {
             Self::Sqlite(pool) => {
                 let sql = format!("EXPLAIN QUERY PLAN {}", statement.sqlite);
-                let rows: Vec<(i64, i64, i64, String)> = bind_sqlite_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)), params)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(to_err)?;
+                let rows: Vec<(i64, i64, i64, String)> =
+                    bind_sqlite_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)), params)
+                        .fetch_all(pool)
+                        .await
+                        .map_err(to_err)?;
                 Ok(rows.into_iter().map(|r| r.3).collect())
             }
             Self::Postgres(pool) => {
                 let sql = format!("EXPLAIN {}", statement.postgres);
-                let rows: Vec<(String,)> = bind_postgres_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)), params)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(to_err)?;
+                let rows: Vec<(String,)> =
+                    bind_postgres_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)), params)
+                        .fetch_all(pool)
+                        .await
+                        .map_err(to_err)?;
                 Ok(rows.into_iter().map(|r| r.0).collect())
             }
         }

@@ -37,21 +37,46 @@ pub const CATEGORIES: [&str; 10] = [
 const ROWS_PER_INSERT: usize = 500;
 
 const FIRST_NAMES: [&str; 16] = [
-    "Aiko", "Ben", "Chloe", "Daiki", "Emma", "Felix", "Grace", "Haruto", "Isla", "Jun", "Kenji", "Lena", "Mei", "Noah",
-    "Olivia", "Ren",
+    "Aiko", "Ben", "Chloe", "Daiki", "Emma", "Felix", "Grace", "Haruto", "Isla", "Jun", "Kenji",
+    "Lena", "Mei", "Noah", "Olivia", "Ren",
 ];
 const LAST_NAMES: [&str; 12] = [
-    "Sato", "Smith", "Suzuki", "Garcia", "Tanaka", "Müller", "Ito", "Brown", "Kato", "Rossi", "Yamada", "Nguyen",
+    "Sato", "Smith", "Suzuki", "Garcia", "Tanaka", "Müller", "Ito", "Brown", "Kato", "Rossi",
+    "Yamada", "Nguyen",
 ];
 const ADJECTIVES: [&str; 12] = [
-    "Compact", "Deluxe", "Eco", "Classic", "Smart", "Portable", "Premium", "Rugged", "Slim", "Ultra", "Vintage", "Wireless",
+    "Compact", "Deluxe", "Eco", "Classic", "Smart", "Portable", "Premium", "Rugged", "Slim",
+    "Ultra", "Vintage", "Wireless",
 ];
 const NOUNS: [&str; 12] = [
-    "Lamp", "Backpack", "Speaker", "Kettle", "Jacket", "Novel", "Drone", "Blender", "Racket", "Puzzle", "Serum", "Planter",
+    "Lamp", "Backpack", "Speaker", "Kettle", "Jacket", "Novel", "Drone", "Blender", "Racket",
+    "Puzzle", "Serum", "Planter",
 ];
 const WORDS: [&str; 24] = [
-    "durable", "lightweight", "design", "quality", "everyday", "use", "perfect", "gift", "for", "home", "office",
-    "travel", "with", "easy", "care", "and", "long", "lasting", "comfort", "modern", "style", "value", "choice", "trusted",
+    "durable",
+    "lightweight",
+    "design",
+    "quality",
+    "everyday",
+    "use",
+    "perfect",
+    "gift",
+    "for",
+    "home",
+    "office",
+    "travel",
+    "with",
+    "easy",
+    "care",
+    "and",
+    "long",
+    "lasting",
+    "comfort",
+    "modern",
+    "style",
+    "value",
+    "choice",
+    "trusted",
 ];
 const STATUSES: [&str; 5] = ["pending", "paid", "shipped", "delivered", "cancelled"];
 
@@ -115,7 +140,10 @@ pub async fn seed_if_empty(db: &Db, scale: u32) -> Result<Option<SeedSummary>, D
     }
     let start = Instant::now();
     let (statements, summary) = build(scale.max(1), db.backend());
-    run_in_transaction(db, statements).await?;
+    if !run_in_transaction(db, statements).await? {
+        tracing::info!("another process seeded the database meanwhile");
+        return Ok(None);
+    }
     tracing::info!(
         scale,
         users = summary.users,
@@ -132,32 +160,66 @@ async fn existing_scale(db: &Db) -> Result<Option<i64>, DbError> {
     let sql = "SELECT scale FROM seed_info WHERE id = 1";
     let err = |e| DbError::new("seed.check", db.backend(), e);
     match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_optional(pool).await.map_err(err),
-        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_optional(pool).await.map_err(err),
+        Db::Sqlite(pool) => sqlx::query_scalar(sql)
+            .fetch_optional(pool)
+            .await
+            .map_err(err),
+        Db::Postgres(pool) => sqlx::query_scalar(sql)
+            .fetch_optional(pool)
+            .await
+            .map_err(err),
     }
 }
 
-async fn run_in_transaction(db: &Db, statements: Vec<String>) -> Result<(), DbError> {
+/// Writes `statements` in one transaction that holds the write lock from its start and checks
+/// again that nobody seeded meanwhile (two processes, e.g. `targets ec` and `targets
+/// distributed`, may start on one empty database at once). Returns whether it wrote.
+async fn run_in_transaction(db: &Db, statements: Vec<String>) -> Result<bool, DbError> {
     let err = |e| DbError::new("seed.insert", db.backend(), e);
+    let check = "SELECT scale FROM seed_info WHERE id = 1";
     match db {
         Db::Sqlite(pool) => {
-            let mut tx = pool.begin().await.map_err(err)?;
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+            let seeded: Option<i64> = sqlx::query_scalar(check)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+            if seeded.is_some() {
+                return Ok(false);
+            }
             for sql in statements {
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(err)?;
+                sqlx::query(AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
             }
             tx.commit().await.map_err(err)?;
             sqlx::query("ANALYZE").execute(pool).await.map_err(err)?;
         }
         Db::Postgres(pool) => {
             let mut tx = pool.begin().await.map_err(err)?;
+            sqlx::query("LOCK TABLE seed_info IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            let seeded: Option<i64> = sqlx::query_scalar(check)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(err)?;
+            if seeded.is_some() {
+                return Ok(false);
+            }
             for sql in statements {
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(err)?;
+                sqlx::query(AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
             }
             tx.commit().await.map_err(err)?;
             sqlx::query("ANALYZE").execute(pool).await.map_err(err)?;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Collects rows into multi-row INSERT statements.
@@ -226,19 +288,34 @@ pub fn build(scale: u32, backend: Backend) -> (Vec<String>, SeedSummary) {
         let name = format!("{first} {last}");
         let email = format!("user{id}@example.test");
         let created = timestamp(&mut rng);
-        ins.row(format_args!("{id},{},{},{}", lit(&name), lit(&email), lit(&created)));
+        ins.row(format_args!(
+            "{id},{},{},{}",
+            lit(&name),
+            lit(&email),
+            lit(&created)
+        ));
     }
     ins.finish(&mut out);
 
     let mut prices = Vec::with_capacity(products as usize);
-    let mut ins = Inserts::new("INSERT INTO products (id, name, category, price, description, stock, created_at)");
+    let mut ins = Inserts::new(
+        "INSERT INTO products (id, name, category, price, description, stock, created_at)",
+    );
     for id in 1..=products {
         let category = CATEGORIES[(id % CATEGORIES.len() as u64) as usize];
-        let name = format!("{} {} {}", rng.pick(&ADJECTIVES), rng.pick(&NOUNS), 100 + rng.below(900));
+        let name = format!(
+            "{} {} {}",
+            rng.pick(&ADJECTIVES),
+            rng.pick(&NOUNS),
+            100 + rng.below(900)
+        );
         let price = (100 + rng.below(99_900)) as f64 / 100.0;
         prices.push(price);
         let words = 8 + rng.below(16);
-        let description = (0..words).map(|_| rng.pick(&WORDS)).collect::<Vec<_>>().join(" ");
+        let description = (0..words)
+            .map(|_| rng.pick(&WORDS))
+            .collect::<Vec<_>>()
+            .join(" ");
         let stock = rng.below(500);
         let created = timestamp(&mut rng);
         ins.row(format_args!(
@@ -251,8 +328,10 @@ pub fn build(scale: u32, backend: Backend) -> (Vec<String>, SeedSummary) {
     }
     ins.finish(&mut out);
 
-    let mut order_rows = Inserts::new("INSERT INTO orders (id, user_id, status, total, created_at)");
-    let mut item_rows = Inserts::new("INSERT INTO order_items (id, order_id, product_id, quantity, unit_price)");
+    let mut order_rows =
+        Inserts::new("INSERT INTO orders (id, user_id, status, total, created_at)");
+    let mut item_rows =
+        Inserts::new("INSERT INTO order_items (id, order_id, product_id, quantity, unit_price)");
     let mut item_id = 0u64;
     for id in 1..=orders {
         let user_id = 1 + rng.below(users);
@@ -265,10 +344,16 @@ pub fn build(scale: u32, backend: Backend) -> (Vec<String>, SeedSummary) {
             let quantity = 1 + rng.below(4);
             let unit_price = prices[(product_id - 1) as usize];
             total += unit_price * quantity as f64;
-            item_rows.row(format_args!("{item_id},{id},{product_id},{quantity},{unit_price:.2}"));
+            item_rows.row(format_args!(
+                "{item_id},{id},{product_id},{quantity},{unit_price:.2}"
+            ));
         }
         let created = timestamp(&mut rng);
-        order_rows.row(format_args!("{id},{user_id},{},{total:.2},{}", lit(status), lit(&created)));
+        order_rows.row(format_args!(
+            "{id},{user_id},{},{total:.2},{}",
+            lit(status),
+            lit(&created)
+        ));
     }
     order_rows.finish(&mut out);
     item_rows.finish(&mut out);
@@ -278,7 +363,9 @@ pub fn build(scale: u32, backend: Backend) -> (Vec<String>, SeedSummary) {
         Backend::Sqlite => seeded_at.to_owned(),
         Backend::Postgres => format!("CAST({seeded_at} AS TEXT)"),
     };
-    out.push(format!("INSERT INTO seed_info (id, scale, seeded_at) VALUES (1, {scale}, {seeded_at})"));
+    out.push(format!(
+        "INSERT INTO seed_info (id, scale, seeded_at) VALUES (1, {scale}, {seeded_at})"
+    ));
     let summary = SeedSummary {
         scale,
         users,
@@ -295,7 +382,12 @@ fn timestamp(rng: &mut SplitMix64) -> String {
     let days = 19_358 + rng.below(731) as i64;
     let secs = rng.below(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).

@@ -62,14 +62,20 @@ pub async fn calibrate(pool: &SqlitePool) -> Result<f64, sqlx::Error> {
     let mut rows: i64 = 200_000;
     let rate = loop {
         let start = Instant::now();
-        let _: (i64,) = sqlx::query_as(COUNT_UP_SQL).bind(rows).fetch_one(pool).await?;
+        let _: (i64,) = sqlx::query_as(COUNT_UP_SQL)
+            .bind(rows)
+            .fetch_one(pool)
+            .await?;
         let elapsed = start.elapsed();
         if elapsed >= Duration::from_millis(100) || rows >= 50_000_000 {
             break rows as f64 / elapsed.as_secs_f64().max(1e-6);
         }
         rows *= 4;
     };
-    tracing::info!(rows_per_second = rate as u64, "calibrated the SQLite slow query");
+    tracing::info!(
+        rows_per_second = rate as u64,
+        "calibrated the SQLite slow query"
+    );
     Ok(*ROWS_PER_SECOND.get_or_init(|| rate))
 }
 

@@ -99,7 +99,11 @@ pub struct Parameters {
     pub seconds: Option<f64>,
 }
 
-fn start(ctx: &RequestContext, body: &OperationRequest, route_op: &str) -> Result<Option<UserId>, ApiError> {
+fn start(
+    ctx: &RequestContext,
+    body: &OperationRequest,
+    route_op: &str,
+) -> Result<Option<UserId>, ApiError> {
     tracing::Span::current().record("operation_type", route_op);
     let user = ctx.user_id_or(body.user_id.clone());
     if let Some(op) = &body.operation
@@ -129,9 +133,14 @@ async fn n_plus_one(
     if !problems.is_empty() {
         return Err(ApiError::validation(problems).with_context(&ctx, user.as_ref()));
     }
-    let results = operations::n_plus_one(&state.db, &ctx.queries, limit, body.parameters.category.as_deref())
-        .await
-        .map_err(|e| ApiError::database(&e).with_context(&ctx, user.as_ref()))?;
+    let results = operations::n_plus_one(
+        &state.db,
+        &ctx.queries,
+        limit,
+        body.parameters.category.as_deref(),
+    )
+    .await
+    .map_err(|e| ApiError::database(&e).with_context(&ctx, user.as_ref()))?;
     Ok(PerfResponse::new(&ctx, user, results)
         .with_field("operation", "n-plus-one".into())
         .with_field("service", Service::Distributed.name().into())
@@ -144,7 +153,10 @@ async fn slow_query(
     ApiJson(body): ApiJson<OperationRequest>,
 ) -> Result<Response, ApiError> {
     let user = start(&ctx, &body, "slow-query")?;
-    let seconds = body.parameters.seconds.unwrap_or_else(operations::default_seconds);
+    let seconds = body
+        .parameters
+        .seconds
+        .unwrap_or_else(operations::default_seconds);
     let mut problems = Vec::new();
     operations::check_seconds("parameters.seconds", seconds, &mut problems);
     if !problems.is_empty() {

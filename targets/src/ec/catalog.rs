@@ -98,7 +98,10 @@ async fn list_products(
         problems.push(("page".to_owned(), format!("must be 1 or more, got {page}")));
     }
     if !(1..=100).contains(&per_page) {
-        problems.push(("per_page".to_owned(), format!("must be between 1 and 100, got {per_page}")));
+        problems.push((
+            "per_page".to_owned(),
+            format!("must be between 1 and 100, got {per_page}"),
+        ));
     }
     if let Some(category) = &query.category {
         check_category("category", category, &mut problems);
@@ -114,14 +117,22 @@ async fn list_products(
                 .fetch_all(
                     &ctx.queries,
                     &PAGE_IN_CATEGORY,
-                    &[Param::Text(c.clone()), Param::Int(per_page), Param::Int(offset)],
+                    &[
+                        Param::Text(c.clone()),
+                        Param::Int(per_page),
+                        Param::Int(offset),
+                    ],
                 )
                 .await
         }
         None => {
             state
                 .db
-                .fetch_all(&ctx.queries, &PAGE, &[Param::Int(per_page), Param::Int(offset)])
+                .fetch_all(
+                    &ctx.queries,
+                    &PAGE,
+                    &[Param::Int(per_page), Param::Int(offset)],
+                )
                 .await
         }
     }
@@ -134,7 +145,11 @@ async fn list_products(
     })))
 }
 
-async fn product(State(state): State<EcState>, ctx: RequestContext, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn product(
+    State(state): State<EcState>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
     let row: Option<ProductDetail> = state
         .db
@@ -145,7 +160,11 @@ async fn product(State(state): State<EcState>, ctx: RequestContext, Path(id): Pa
     Ok(Json(json!({ "product": row })))
 }
 
-async fn order(State(state): State<EcState>, ctx: RequestContext, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn order(
+    State(state): State<EcState>,
+    ctx: RequestContext,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
     let row: Option<OrderRow> = state
         .db
@@ -162,8 +181,10 @@ async fn order(State(state): State<EcState>, ctx: RequestContext, Path(id): Path
 }
 
 fn parse_id(field: &str, raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::validation(vec![(field.to_owned(), format!("must be a positive integer, got {raw:?}"))]))
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::validation(vec![(
+            field.to_owned(),
+            format!("must be a positive integer, got {raw:?}"),
+        )])
+    })
 }

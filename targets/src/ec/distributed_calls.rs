@@ -46,7 +46,10 @@ async fn call(
     ApiQuery(query): ApiQuery<CallQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    tracing::Span::current().record("operation_type", format!("distributed.{operation}").as_str());
+    tracing::Span::current().record(
+        "operation_type",
+        format!("distributed.{operation}").as_str(),
+    );
     let request = if method == Method::POST {
         parse_json::<OperationRequest>(&body)?
     } else {
@@ -65,7 +68,10 @@ async fn call(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_operation",
-            format!("unknown operation {operation:?}; expected one of {}", OPERATIONS.join(", ")),
+            format!(
+                "unknown operation {operation:?}; expected one of {}",
+                OPERATIONS.join(", ")
+            ),
         )
         .with_details(json!({"operation": operation, "allowed": OPERATIONS}))
         .with_context(&ctx, user.as_ref()));
@@ -118,9 +124,18 @@ async fn call(
     Ok((status, Json(Value::Object(answer))).into_response())
 }
 
-fn call_error(ctx: &RequestContext, user: Option<&UserId>, operation: &str, e: CallError) -> ApiError {
+fn call_error(
+    ctx: &RequestContext,
+    user: Option<&UserId>,
+    operation: &str,
+    e: CallError,
+) -> ApiError {
     let (status, code, details) = match &e {
-        CallError::Unavailable { url, attempts, message } => (
+        CallError::Unavailable {
+            url,
+            attempts,
+            message,
+        } => (
             StatusCode::BAD_GATEWAY,
             "distributed_unavailable",
             json!({"url": url, "attempts": attempts, "reason": "connection_failed", "error": message}),
@@ -130,7 +145,11 @@ fn call_error(ctx: &RequestContext, user: Option<&UserId>, operation: &str, e: C
             "distributed_timeout",
             json!({"url": url, "timeout_ms": timeout_ms, "reason": "timeout"}),
         ),
-        CallError::BadResponse { url, status, message } => (
+        CallError::BadResponse {
+            url,
+            status,
+            message,
+        } => (
             StatusCode::BAD_GATEWAY,
             "distributed_bad_response",
             json!({"url": url, "status": status, "reason": "bad_response", "error": message}),

@@ -200,21 +200,36 @@ impl DistributedClient {
         .await
     }
 
-    async fn send_with_retries(&self, url: &str, headers: HeaderMap, body: &Value) -> Result<CallOutcome, CallError> {
+    async fn send_with_retries(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: &Value,
+    ) -> Result<CallOutcome, CallError> {
         let started = Instant::now();
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let sent = self.http.post(url).headers(headers.clone()).json(body).send().await;
+            let sent = self
+                .http
+                .post(url)
+                .headers(headers.clone())
+                .json(body)
+                .send()
+                .await;
             match sent {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let bytes = response.bytes().await.map_err(|e| self.classify(url, attempts, &e))?;
-                    let body = serde_json::from_slice(&bytes).map_err(|e| CallError::BadResponse {
-                        url: url.to_owned(),
-                        status,
-                        message: e.to_string(),
-                    })?;
+                    let bytes = response
+                        .bytes()
+                        .await
+                        .map_err(|e| self.classify(url, attempts, &e))?;
+                    let body =
+                        serde_json::from_slice(&bytes).map_err(|e| CallError::BadResponse {
+                            url: url.to_owned(),
+                            status,
+                            message: e.to_string(),
+                        })?;
                     return Ok(CallOutcome {
                         status,
                         body,
@@ -223,7 +238,10 @@ impl DistributedClient {
                     });
                 }
                 Err(e) if e.is_connect() && attempts <= self.config.connect_retries => {
-                    tracing::debug!(attempt = attempts, "connecting to the distributed service failed, retrying: {e}");
+                    tracing::debug!(
+                        attempt = attempts,
+                        "connecting to the distributed service failed, retrying: {e}"
+                    );
                     tokio::time::sleep(self.config.retry_delay).await;
                 }
                 Err(e) => return Err(self.classify(url, attempts, &e)),

@@ -56,7 +56,11 @@ fn begin(ctx: &RequestContext, query: &PerfQuery, operation: &str) -> Option<Use
     ctx.user_id_or(query.user_id.as_deref().and_then(UserId::parse))
 }
 
-fn invalid(ctx: &RequestContext, user: Option<&UserId>, problems: Vec<(String, String)>) -> ApiError {
+fn invalid(
+    ctx: &RequestContext,
+    user: Option<&UserId>,
+    problems: Vec<(String, String)>,
+) -> ApiError {
     ApiError::validation(problems).with_context(ctx, user)
 }
 
@@ -130,7 +134,10 @@ async fn full_scan(
         return Err(invalid(
             &ctx,
             user.as_ref(),
-            vec![("min_total".to_owned(), format!("must be a finite number, got {min_total}"))],
+            vec![(
+                "min_total".to_owned(),
+                format!("must be a finite number, got {min_total}"),
+            )],
         ));
     }
     let rows: Vec<FullScanRow> = state
@@ -187,7 +194,10 @@ async fn complex_join(
     ctx: RequestContext,
     ApiQuery(query): ApiQuery<PerfQuery>,
 ) -> Result<PerfResponse, ApiError> {
-    let variant = query.variant.clone().unwrap_or_else(|| "aggregate".to_owned());
+    let variant = query
+        .variant
+        .clone()
+        .unwrap_or_else(|| "aggregate".to_owned());
     let user = begin(&ctx, &query, &format!("complex-join.{variant}"));
     let db_err = |e: crate::db::DbError| ApiError::database(&e).with_context(&ctx, user.as_ref());
     match variant.as_str() {
@@ -207,12 +217,19 @@ async fn complex_join(
                 return Err(invalid(
                     &ctx,
                     user.as_ref(),
-                    vec![("size".to_owned(), format!("must be between 1 and 2000, got {size}"))],
+                    vec![(
+                        "size".to_owned(),
+                        format!("must be between 1 and 2000, got {size}"),
+                    )],
                 ));
             }
             let row: CartesianRow = state
                 .db
-                .fetch_one(&ctx.queries, &CARTESIAN, &[Param::Int(size), Param::Int(size)])
+                .fetch_one(
+                    &ctx.queries,
+                    &CARTESIAN,
+                    &[Param::Int(size), Param::Int(size)],
+                )
                 .await
                 .map_err(db_err)?;
             Ok(PerfResponse::new(&ctx, user, json!([row]))
@@ -232,7 +249,10 @@ async fn complex_join(
 
 const ERROR_KINDS: [&str; 4] = ["500", "panic", "timeout", "random"];
 
-async fn error(ctx: RequestContext, ApiQuery(query): ApiQuery<PerfQuery>) -> Result<Response, ApiError> {
+async fn error(
+    ctx: RequestContext,
+    ApiQuery(query): ApiQuery<PerfQuery>,
+) -> Result<Response, ApiError> {
     let user = begin(&ctx, &query, "error");
     let requested = query.kind.clone().unwrap_or_else(|| "500".to_owned());
     if !ERROR_KINDS.contains(&requested.as_str()) {
@@ -241,7 +261,10 @@ async fn error(ctx: RequestContext, ApiQuery(query): ApiQuery<PerfQuery>) -> Res
             user.as_ref(),
             vec![(
                 "kind".to_owned(),
-                format!("unknown error kind {requested:?}; expected one of {}", ERROR_KINDS.join(", ")),
+                format!(
+                    "unknown error kind {requested:?}; expected one of {}",
+                    ERROR_KINDS.join(", ")
+                ),
             )],
         ));
     }

@@ -45,13 +45,18 @@ impl ApiError {
             .iter()
             .map(|(field, msg)| json!({"field": field, "message": msg}))
             .collect();
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message).with_details(json!({ "problems": fields }))
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
+            .with_details(json!({ "problems": fields }))
     }
 
     /// 404 for a missing row.
     pub fn not_found(what: &str, id: i64) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} {id} does not exist"))
-            .with_details(json!({"resource": what, "id": id}))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} {id} does not exist"),
+        )
+        .with_details(json!({"resource": what, "id": id}))
     }
 
     /// 500 for a failed statement, naming the database's error class.
@@ -76,9 +81,14 @@ impl ApiError {
 
     /// Adds the performance fields of `ctx`: `user_id`, `trace_id` and `data` with the elapsed
     /// time and the statements really executed.
-    pub fn with_context(mut self, ctx: &RequestContext, user: Option<&super::context::UserId>) -> Self {
+    pub fn with_context(
+        mut self,
+        ctx: &RequestContext,
+        user: Option<&super::context::UserId>,
+    ) -> Self {
         self.extra.insert("user_id".into(), user_json(user));
-        self.extra.insert("trace_id".into(), Value::from(ctx.trace_id.clone()));
+        self.extra
+            .insert("trace_id".into(), Value::from(ctx.trace_id.clone()));
         self.extra.insert(
             "data".into(),
             json!({
@@ -108,7 +118,12 @@ impl IntoResponse for ApiError {
             let span = tracing::Span::current();
             span.record("otel.status_code", "ERROR");
             span.record("otel.status_message", self.message.as_str());
-            tracing::error!(code = self.code, status = self.status.as_u16(), "{}", self.message);
+            tracing::error!(
+                code = self.code,
+                status = self.status.as_u16(),
+                "{}",
+                self.message
+            );
         }
         let mut body = serde_json::Map::new();
         body.insert("status".into(), Value::from("error"));
@@ -128,7 +143,11 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic payload".to_owned());
     let trace_id = crate::telemetry::propagation::current_trace_id();
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "panic", format!("handler panicked: {detail}"))
-        .with_field("trace_id", trace_id.map_or(Value::Null, Value::from))
-        .into_response()
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "panic",
+        format!("handler panicked: {detail}"),
+    )
+    .with_field("trace_id", trace_id.map_or(Value::Null, Value::from))
+    .into_response()
 }

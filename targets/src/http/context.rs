@@ -43,13 +43,17 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_else(|| Self {
-            service: Service::Ec,
-            trace_id: crate::telemetry::propagation::random_trace_id(),
-            user_id: None,
-            queries: QueryCounter::new(Service::Ec),
-            started: Instant::now(),
-        }))
+        Ok(parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .unwrap_or_else(|| Self {
+                service: Service::Ec,
+                trace_id: crate::telemetry::propagation::random_trace_id(),
+                user_id: None,
+                queries: QueryCounter::new(Service::Ec),
+                started: Instant::now(),
+            }))
     }
 }
 
@@ -72,7 +76,10 @@ impl UserId {
 
     /// JSON form: a number when the id is an integer, else a string.
     pub fn to_json(&self) -> Value {
-        self.0.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(self.0.clone()))
+        self.0
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(self.0.clone()))
     }
 }
 

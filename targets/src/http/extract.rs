@@ -17,14 +17,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::try_from_uri(&parts.uri).map(|Query(v)| Self(v)).map_err(|rejection| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                format!("bad query string: {}", rejection.body_text()),
-            )
-            .with_details(json!({ "query": parts.uri.query().unwrap_or_default() }))
-        })
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(v)| Self(v))
+            .map_err(|rejection| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    format!("bad query string: {}", rejection.body_text()),
+                )
+                .with_details(json!({ "query": parts.uri.query().unwrap_or_default() }))
+            })
     }
 }
 
@@ -50,7 +52,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Parses a JSON body the way [`ApiJson`] does.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
         let path = err.path().to_string();

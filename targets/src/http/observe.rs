@@ -99,16 +99,28 @@ pub async fn observe(State(observer): State<Observer>, mut req: Request, next: N
         current.record("query_count", queries.get());
         if status.is_server_error() {
             current.record("otel.status_code", "ERROR");
-            tracing::warn!(status = status.as_u16(), route = route.as_str(), "request failed");
+            tracing::warn!(
+                status = status.as_u16(),
+                route = route.as_str(),
+                "request failed"
+            );
         } else {
-            tracing::debug!(status = status.as_u16(), route = route.as_str(), "request answered");
+            tracing::debug!(
+                status = status.as_u16(),
+                route = route.as_str(),
+                "request answered"
+            );
         }
         if let Ok(value) = HeaderValue::from_str(&trace_id) {
             response.headers_mut().insert(TRACE_ID_HEADER, value);
         }
-        observer
-            .metrics
-            .finished(&route, &method, status.as_u16(), started.elapsed(), queries.get());
+        observer.metrics.finished(
+            &route,
+            &method,
+            status.as_u16(),
+            started.elapsed(),
+            queries.get(),
+        );
         response
     }
     .instrument(span)

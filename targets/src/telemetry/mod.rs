@@ -50,7 +50,11 @@ impl TelemetryConfig {
     /// Reads `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` +
     /// `/v1/traces`, and `RUST_LOG` (default `info,sqlx=warn`).
     pub fn from_env(services: Vec<Service>, log_format: LogFormat) -> Self {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
         let otlp_traces_endpoint = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
             .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| traces_url(&base)));
         Self {
@@ -122,15 +126,21 @@ impl Telemetry {
 }
 
 fn provider(service: Service, endpoint: Option<&str>) -> Result<SdkTracerProvider, TelemetryError> {
-    let resource = Resource::builder().with_service_name(service.name()).build();
+    let resource = Resource::builder()
+        .with_service_name(service.name())
+        .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(endpoint) = endpoint {
         // The SDK exports from its own thread, where no Tokio reactor runs: use the blocking
         // reqwest client, built on a plain thread because building it inside Tokio panics.
-        let client = std::thread::spawn(|| reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build())
-            .join()
-            .map_err(|_| TelemetryError::HttpClient("client builder thread panicked".to_owned()))?
-            .map_err(|e| TelemetryError::HttpClient(e.to_string()))?;
+        let client = std::thread::spawn(|| {
+            reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+        })
+        .join()
+        .map_err(|_| TelemetryError::HttpClient("client builder thread panicked".to_owned()))?
+        .map_err(|e| TelemetryError::HttpClient(e.to_string()))?;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()
             .with_http_client(client)
@@ -151,7 +161,10 @@ pub type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
 
 /// One OpenTelemetry layer per service, each seeing only its service's spans (by target), to
 /// add to any registry-based subscriber; plus the [`Telemetry`] owning the providers.
-pub fn otel_layer<S>(services: &[Service], endpoint: Option<&str>) -> Result<(BoxedLayer<S>, Telemetry), TelemetryError>
+pub fn otel_layer<S>(
+    services: &[Service],
+    endpoint: Option<&str>,
+) -> Result<(BoxedLayer<S>, Telemetry), TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
@@ -190,7 +203,8 @@ pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
             .with_filter(filter)
             .boxed(),
     };
-    let (otel, telemetry) = otel_layer::<Registry>(&config.services, config.otlp_traces_endpoint.as_deref())?;
+    let (otel, telemetry) =
+        otel_layer::<Registry>(&config.services, config.otlp_traces_endpoint.as_deref())?;
     tracing_subscriber::registry()
         .with(vec![fmt, otel])
         .try_init()

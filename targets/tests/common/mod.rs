@@ -56,7 +56,9 @@ pub async fn create_pg_database(admin_url: &str) -> PgDatabase {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         rand::random::<u32>()
     );
-    let pool = sqlx::PgPool::connect(admin_url).await.expect("connect TEST_DATABASE_URL");
+    let pool = sqlx::PgPool::connect(admin_url)
+        .await
+        .expect("connect TEST_DATABASE_URL");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&pool)
         .await
@@ -176,6 +178,9 @@ pub fn assert_perf_shape(body: &Value, status: &str) -> u64 {
 pub fn assert_error_shape(body: &Value, code: &str) {
     assert_eq!(body["status"], "error", "{body}");
     assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert!(body["details"].is_object(), "{body}");
 }
