@@ -33,15 +33,35 @@ pub async fn connect(url: &str) -> Result<SqlitePool, OpenError> {
             source,
         })?;
     }
-    SqlitePoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(|source| OpenError::Connect {
-            url: redact(url),
-            source,
-        })
+    // Switching a new file to WAL needs a lock the busy handler does not wait for: when two
+    // processes create the file at once, the loser sees SQLITE_BUSY and tries again.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await;
+        match result {
+            Err(sqlx::Error::Database(e)) if attempt < 10 && is_busy(e.code().as_deref()) => {
+                tracing::debug!(attempt, "SQLite file busy while opening, retrying: {e}");
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            result => {
+                return result.map_err(|source| OpenError::Connect {
+                    url: redact(url),
+                    source,
+                });
+            }
+        }
+    }
+}
+
+/// Whether an SQLite (extended) result code is SQLITE_BUSY or SQLITE_LOCKED.
+fn is_busy(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// The `sqlite://` URL of the default database file in `data_dir`.
