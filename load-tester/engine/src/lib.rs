@@ -1,1 +1,48 @@
-//! placeholder
+//! The load engine: runs a [`lt_scenario::Scenario`] with Goose, through our own dispatcher.
+//!
+//! This is the only crate that knows Goose. Goose runs one transaction, the
+//! [dispatcher](dispatcher), that picks an endpoint from live weights and applies the breaker,
+//! backoff, pacing, trace context and user ids; our controller follows the schedule, keeps
+//! per-second HDR histograms, judges the error budget and load reduction, and ends the run.
+//! Events ([`lt_protocol::WorkerEvent`]) go to whoever watches: the CLI's progress line, or the
+//! control server through a worker process.
+//!
+//! Goose keeps process-wide state, so a process runs one [`Engine`] at a time.
+
+mod backoff;
+mod breaker;
+mod control;
+mod controller;
+mod dispatcher;
+mod engine;
+mod errors;
+mod handle;
+mod histogram;
+mod judge;
+pub mod junit;
+mod pacer;
+mod plan;
+mod reduction;
+mod run_state;
+mod schedule;
+mod stats;
+mod stop;
+mod traceparent;
+mod window;
+
+pub use engine::{Engine, RunOptions};
+pub use handle::{CommandError, EngineHandle};
+pub use histogram::LatencyHistogram;
+
+/// Why a run could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("endpoint `{endpoint}`: {reason}")]
+    InvalidEndpoint { endpoint: String, reason: String },
+    #[error("session id `{0}` cannot be sent in a header")]
+    InvalidSessionId(String),
+    #[error("goose: {0}")]
+    Goose(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,65 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Drive realistic load at services you own, and gate releases on it.
+#[derive(Debug, Parser)]
+#[command(name = "load-tester", version, about)]
+pub struct Cli {
+    /// More log output on stderr (-v, -vv); `LT_LOG` takes a full filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenario files and print every problem as FILE:LINE:COLUMN: field: message.
+    Validate(ValidateArgs),
+    /// Run one scenario headless: live progress, a summary, reports, and a CI exit code.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Base URL of the target (over the file's `target` and `TARGET_APP_URL`).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Concurrent users.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u32>,
+    /// Run length, such as 30s, 5m or 1h.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Open model: requests per second across all users.
+    #[arg(long, value_name = "RATE")]
+    pub arrival_rate: Option<f64>,
+    /// Write the JSON summary here.
+    #[arg(long, value_name = "PATH.json")]
+    pub report: Option<PathBuf>,
+    /// Write JUnit XML here (one test case per threshold).
+    #[arg(long, value_name = "PATH.xml")]
+    pub junit: Option<PathBuf>,
+    /// Write Goose's HTML report here.
+    #[arg(long, value_name = "PATH.html")]
+    pub html: Option<PathBuf>,
+    /// Session id sent in `baggage: loadtest.session=<id>` (default: random).
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// No live progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}

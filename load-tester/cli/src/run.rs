@@ -1,0 +1,180 @@
+//! `load-tester run FILE`: one session, headless, in this process.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::Context;
+use lt_engine::{Engine, RunOptions};
+use lt_protocol::{EndReason, Report, WorkerEvent};
+use lt_scenario::{Overrides, parse_duration};
+use tokio::sync::mpsc;
+
+use crate::args::RunArgs;
+use crate::exit;
+use crate::progress::Progress;
+use crate::summary::print_summary;
+
+pub fn main(args: RunArgs) -> u8 {
+    let scenario = match load_scenario(&args) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("{message}");
+            return exit::INVALID;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = runtime.block_on(run(scenario, args));
+    // Goose leaves blocking tasks behind (its logger, its Ctrl-C thread); don't wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    code
+}
+
+/// Reads the file and puts `TARGET_APP_URL` and the flags over it.
+fn load_scenario(args: &RunArgs) -> Result<lt_scenario::Scenario, String> {
+    let name = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("{name}: cannot read the file: {e}"))?;
+    let duration = match &args.duration {
+        Some(text) => Some(
+            parse_duration(text).map_err(|e| format!("--duration: {e}"))?,
+        ),
+        None => None,
+    };
+    let target = args
+        .target
+        .clone()
+        .or_else(|| std::env::var("TARGET_APP_URL").ok().filter(|t| !t.is_empty()));
+    let overrides = Overrides {
+        target,
+        users: args.users,
+        duration,
+        arrival_rate: args.arrival_rate,
+        ..Overrides::default()
+    };
+    lt_scenario::parse_with_overrides(&name, &text, &overrides).map_err(|d| d.to_string())
+}
+
+async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let options = RunOptions {
+        session_id: args.session_id.clone().unwrap_or_default(),
+        html_report: args.html.clone(),
+        events: Some(tx),
+    };
+    if let Some(path) = &args.html
+        && let Err(e) = ensure_parent(path)
+    {
+        eprintln!("error: --html: {e:#}");
+        return exit::INVALID;
+    }
+    let (engine, handle) = match Engine::new(scenario.clone(), options) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID;
+        }
+    };
+
+    // SIGTERM stops gracefully (Goose handles SIGINT itself; we notice through its killswitch).
+    let stopper = handle.clone();
+    let sigterm = tokio::spawn(async move {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+            stopper.stop("signal (SIGTERM)");
+        }
+    });
+
+    let show_progress = !args.quiet;
+    let tty = std::io::stderr().is_terminal();
+    let printer = tokio::spawn(async move {
+        let mut progress = Progress::new(tty);
+        while let Some(event) = rx.recv().await {
+            if !show_progress {
+                continue;
+            }
+            match event {
+                WorkerEvent::Tick(tick) => progress.tick(&tick),
+                WorkerEvent::Lifecycle(l) => progress.lifecycle(&l),
+                WorkerEvent::Error(sample) => progress.error(&sample),
+                WorkerEvent::Change { .. } | WorkerEvent::Finished(_) => {}
+            }
+        }
+        progress.finish();
+    });
+
+    eprintln!(
+        "load-tester: running `{}` against {} with {} users for {} (session {})",
+        scenario.name,
+        scenario.target,
+        scenario.load.users,
+        lt_scenario::format_duration(scenario.load.duration),
+        handle.session_id()
+    );
+    let result = engine.run().await;
+    // The handles hold the event channel open; the printer ends when they are gone.
+    sigterm.abort();
+    let _ = sigterm.await;
+    drop(handle);
+    let _ = printer.await;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: the run failed: {e}");
+            return exit::FAILED;
+        }
+    };
+    print_summary(&report);
+    if let Err(e) = write_reports(&report, &args) {
+        eprintln!("error: {e:#}");
+        return exit::FAILED;
+    }
+    exit_code(&report)
+}
+
+fn exit_code(report: &Report) -> u8 {
+    match report.end_reason {
+        EndReason::Completed if report.thresholds_passed() => exit::OK,
+        EndReason::Completed => exit::THRESHOLD_FAILED,
+        EndReason::Stopped { .. } | EndReason::Aborted { .. } => exit::ABORTED,
+        EndReason::Failed { .. } => exit::FAILED,
+    }
+}
+
+fn write_reports(report: &Report, args: &RunArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        ensure_parent(path)?;
+        let json = serde_json::to_string_pretty(report).context("encoding the JSON report")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("--report: writing {}", path.display()))?;
+        eprintln!("JSON report: {}", path.display());
+    }
+    if let Some(path) = &args.junit {
+        ensure_parent(path)?;
+        std::fs::write(path, lt_engine::junit::junit_xml(report))
+            .with_context(|| format!("--junit: writing {}", path.display()))?;
+        eprintln!("JUnit report: {}", path.display());
+    }
+    if let Some(path) = &args.html {
+        eprintln!("HTML report: {}", path.display());
+    }
+    Ok(())
+}
+
+fn ensure_parent(path: &Path) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the folder {}", parent.display()))?;
+    }
+    Ok(())
+}

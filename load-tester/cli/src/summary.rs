@@ -1,0 +1,86 @@
+//! The summary table printed at the end of a run (stdout).
+
+use lt_protocol::Report;
+
+pub fn print_summary(report: &Report) {
+    println!();
+    println!(
+        "{}: {} after {:.1} s, {} requests, {} failures ({:.2}%), {:.1} req/s",
+        report.scenario,
+        report.end_reason.describe(),
+        report.duration_s,
+        report.requests,
+        report.failures,
+        report.error_rate * 100.0,
+        report.rps
+    );
+    println!();
+    let name_width = report
+        .endpoints
+        .iter()
+        .map(|e| e.name.len() + e.method.len() + 1)
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    println!(
+        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
+        "endpoint", "requests", "failures", "conn", "timeout", "4xx", "5xx", "other", "short", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s"
+    );
+    for e in &report.endpoints {
+        let f = &e.failures_by_class;
+        println!(
+            "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}",
+            format!("{} {}", e.method, e.name),
+            e.requests,
+            e.failures,
+            f.connect,
+            f.timeout,
+            f.status_4xx,
+            f.status_5xx,
+            f.unexpected,
+            e.short_circuited,
+            e.latency_ms.p50,
+            e.latency_ms.p95,
+            e.latency_ms.p99,
+            e.latency_ms.max,
+            e.rps
+        );
+    }
+    let l = &report.latency_ms;
+    println!(
+        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}",
+        "all", report.requests, report.failures, "", "", "", "", "", report.short_circuited, l.p50, l.p95, l.p99, l.max, report.rps
+    );
+    if !report.errors.is_empty() {
+        println!();
+        println!("errors (most frequent first):");
+        for g in report.errors.iter().take(10) {
+            println!(
+                "  {:>7}  {} {}: {}{}",
+                g.count,
+                g.endpoint,
+                g.class.as_str(),
+                g.message,
+                g.trace_ids
+                    .first()
+                    .map(|t| format!(" (e.g. trace {t})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !report.thresholds.is_empty() {
+        println!();
+        println!("thresholds:");
+        for t in &report.thresholds {
+            let observed = t
+                .observed
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "no data".into());
+            println!(
+                "  {}  {}  (observed {observed})",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.rule
+            );
+        }
+    }
+}

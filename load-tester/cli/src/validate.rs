@@ -1,0 +1,44 @@
+//! `load-tester validate FILE...`: every problem of every file, then exit 0 or 2.
+
+use crate::args::ValidateArgs;
+use crate::exit;
+
+pub fn main(args: &ValidateArgs) -> u8 {
+    let mut all_valid = true;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("{name}: cannot read the file: {e}");
+                all_valid = false;
+                continue;
+            }
+        };
+        match lt_scenario::parse(&name, &text) {
+            Ok(scenario) => println!(
+                "{name}: ok ({} endpoint{}, {} threshold{})",
+                scenario.endpoints.len(),
+                plural(scenario.endpoints.len()),
+                scenario.thresholds.len(),
+                plural(scenario.thresholds.len())
+            ),
+            Err(diagnostics) => {
+                all_valid = false;
+                for d in diagnostics.iter() {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "{name}: {} problem{}",
+                    diagnostics.len(),
+                    plural(diagnostics.len())
+                );
+            }
+        }
+    }
+    if all_valid { exit::OK } else { exit::INVALID }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,270 @@
+//! The run's clock: every 100 ms it follows the schedule, watches for the end and for signals;
+//! every second it drains the measurements into a [`Tick`], judges the error budget, load
+//! reduction and breaker ratios, and keeps the run's totals for the final report.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use lt_protocol::{
+    EndReason, EndpointTick, FailureCounts, Latency, ReductionState, Tick, WorkerEvent,
+};
+use tokio::sync::watch;
+
+use crate::histogram::LatencyHistogram;
+use crate::reduction::Reduction;
+use crate::run_state::{RunState, now_ms};
+use crate::schedule::target_users;
+use crate::window::{SecondCounts, SecondWindow};
+
+const STEP: Duration = Duration::from_millis(100);
+const BUDGET_WINDOW_SECONDS: usize = 60;
+
+/// One endpoint's totals over the run.
+#[derive(Debug, Default, Clone)]
+pub struct EndpointTotals {
+    pub requests: u64,
+    pub failures: FailureCounts,
+    pub short_circuited: u64,
+    pub latency: LatencyHistogram,
+}
+
+/// The run's totals, for the report.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub endpoints: Vec<EndpointTotals>,
+    pub all: LatencyHistogram,
+    pub peak_active_users: u32,
+}
+
+/// The controller's state.
+#[derive(Debug)]
+pub struct Controller {
+    state: Arc<RunState>,
+    totals: Totals,
+    breaker_windows: Vec<SecondWindow>,
+    global_breaker_window: SecondWindow,
+    budget: SecondWindow,
+    reduction: Option<Reduction>,
+    second: u64,
+    last_tick: Instant,
+    second_latency: LatencyHistogram,
+}
+
+impl Controller {
+    /// A controller for a run that starts now.
+    pub fn new(state: Arc<RunState>, started: Instant) -> Self {
+        let n = state.endpoints.len();
+        let breaker_window = state
+            .scenario
+            .protection
+            .circuit_breaker
+            .as_ref()
+            .map_or(1, |b| b.window.as_secs().max(1) as usize);
+        let reduction = state
+            .scenario
+            .protection
+            .load_reduction
+            .clone()
+            .map(Reduction::new);
+        Controller {
+            totals: Totals {
+                endpoints: vec![EndpointTotals::default(); n],
+                all: LatencyHistogram::new(),
+                peak_active_users: 0,
+            },
+            breaker_windows: vec![SecondWindow::new(breaker_window); n],
+            global_breaker_window: SecondWindow::new(breaker_window),
+            budget: SecondWindow::new(BUDGET_WINDOW_SECONDS),
+            reduction,
+            second: 0,
+            last_tick: started,
+            second_latency: LatencyHistogram::new(),
+            state,
+        }
+    }
+
+    /// Runs until `done` turns true (Goose returned), then takes a last tick and hands back the
+    /// totals.
+    pub async fn run(mut self, mut done: watch::Receiver<bool>) -> Totals {
+        self.state.errors.refill_samples();
+        self.follow_schedule(Instant::now());
+        let mut interval = tokio::time::interval(STEP);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                changed = done.changed() => {
+                    if changed.is_err() || *done.borrow() {
+                        break;
+                    }
+                }
+            }
+            self.step(Instant::now());
+        }
+        let now = Instant::now();
+        if now.duration_since(self.last_tick) >= Duration::from_millis(1) {
+            self.tick(now);
+        }
+        self.totals
+    }
+
+    fn started(&self) -> Instant {
+        self.state.started.get().copied().unwrap_or(self.state.epoch)
+    }
+
+    fn step(&mut self, now: Instant) {
+        let state = &self.state;
+        if !state.stop.is_set() {
+            if goose::is_killswitch_triggered() {
+                // Goose's own Ctrl-C handler fired.
+                state.request_stop(EndReason::Stopped {
+                    by: "signal (SIGINT)".into(),
+                });
+            } else if now.duration_since(self.started()) >= state.scenario.load.duration {
+                state.request_stop(EndReason::Completed);
+            }
+        }
+        if let Some(reason) = state.stop.reason() {
+            // Repeated on purpose: Goose clears the killswitch when its run starts, so a stop
+            // asked for during start-up must be asked again.
+            goose::trigger_killswitch(&reason.describe());
+        }
+        self.follow_schedule(now);
+        if now.duration_since(self.last_tick) >= Duration::from_secs(1) {
+            self.tick(now);
+        }
+    }
+
+    fn follow_schedule(&mut self, now: Instant) {
+        let control = &self.state.control;
+        if !control.schedule_replaced() {
+            let elapsed = now.duration_since(self.started());
+            control.set_target_users(target_users(&self.state.scenario.load, elapsed), false);
+        }
+        let parked = self.reduction.as_ref().map_or(0, Reduction::parked);
+        let active = control.target_users().saturating_sub(parked);
+        control.set_active_users(active);
+        self.totals.peak_active_users = self.totals.peak_active_users.max(active);
+    }
+
+    fn tick(&mut self, now: Instant) {
+        let seconds = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
+        self.last_tick = now;
+        self.second += 1;
+        let state = Arc::clone(&self.state);
+        let weights = state.control.weights();
+        let mut all_second = SecondCounts::default();
+        let mut short_circuited = 0;
+        self.second_latency.reset();
+        let mut endpoints = Vec::with_capacity(state.endpoints.len());
+        for (i, runtime) in state.endpoints.iter().enumerate() {
+            let mut latency = LatencyHistogram::new();
+            let drained = runtime.stats.drain(&mut latency);
+            let failures = drained.failures.total();
+            let counts = SecondCounts {
+                requests: drained.requests,
+                failures,
+            };
+            all_second.requests += counts.requests;
+            all_second.failures += counts.failures;
+            short_circuited += drained.short_circuited;
+
+            let totals = &mut self.totals.endpoints[i];
+            totals.requests += drained.requests;
+            totals.failures.merge(&drained.failures);
+            totals.short_circuited += drained.short_circuited;
+            totals.latency.merge(&latency);
+            self.second_latency.merge(&latency);
+
+            self.breaker_windows[i].push(counts);
+            if let Some(breaker) = &runtime.breaker {
+                let sum = self.breaker_windows[i].sum();
+                breaker.check_ratio(sum.requests, sum.failures, now);
+            }
+            endpoints.push(EndpointTick {
+                name: runtime.plan.endpoint.name.clone(),
+                requests: drained.requests,
+                failures: drained.failures,
+                short_circuited: drained.short_circuited,
+                latency: latency.latency(),
+                weight: weights.get(i).copied().unwrap_or(0.0),
+                breaker: breaker_state(&state, i),
+            });
+        }
+        self.totals.all.merge(&self.second_latency);
+        self.global_breaker_window.push(all_second);
+        if let Some(breaker) = &state.global_breaker {
+            let sum = self.global_breaker_window.sum();
+            breaker.check_ratio(sum.requests, sum.failures, now);
+        }
+
+        // The error budget.
+        self.budget.push(all_second);
+        let errors_last_minute = self.budget.sum().failures;
+        if let Some(max) = state.scenario.protection.max_errors_per_minute
+            && errors_last_minute > max
+        {
+            state.request_stop(EndReason::Aborted {
+                reason: format!(
+                    "error budget exceeded: {errors_last_minute} failures in the last 60 s \
+                     (max_errors_per_minute: {max})"
+                ),
+            });
+        }
+
+        // Load reduction.
+        let target = state.control.target_users();
+        let load_reduction = self.reduction.as_mut().map(|r| {
+            let parked = r.on_second(self.second, all_second, target);
+            ReductionState {
+                parked_users: parked,
+                window_error_rate: r.window_error_rate(),
+            }
+        });
+        self.follow_schedule(now);
+        state.errors.refill_samples();
+
+        let elapsed = now.duration_since(self.started());
+        let total_requests: u64 = self.totals.endpoints.iter().map(|e| e.requests).sum();
+        let total_failures: u64 = self
+            .totals
+            .endpoints
+            .iter()
+            .map(|e| e.failures.total())
+            .sum();
+        let latency: Latency = self.second_latency.latency();
+        state.emit(WorkerEvent::Tick(Tick {
+            second: self.second,
+            at_ms: now_ms(),
+            elapsed_s: elapsed.as_secs_f64(),
+            remaining_s: state
+                .scenario
+                .load
+                .duration
+                .saturating_sub(elapsed)
+                .as_secs_f64(),
+            active_users: state.control.active_users(),
+            target_users: state.control.target_users(),
+            requests: all_second.requests,
+            failures: all_second.failures,
+            short_circuited,
+            rps: all_second.requests as f64 / seconds,
+            latency,
+            total_requests,
+            total_failures,
+            errors_last_minute,
+            load_reduction,
+            users_in_backoff: state.users_in_backoff.load(Ordering::Relaxed),
+            endpoints,
+        }));
+    }
+}
+
+fn breaker_state(state: &RunState, endpoint: usize) -> lt_protocol::BreakerState {
+    state
+        .global_breaker
+        .as_ref()
+        .or(state.endpoints[endpoint].breaker.as_ref())
+        .map_or(lt_protocol::BreakerState::Closed, |b| b.state())
+}

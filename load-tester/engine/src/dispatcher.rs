@@ -1,0 +1,340 @@
+//! The one Goose transaction every user runs: it picks an endpoint by the live weights, asks the
+//! breaker, paces, sends the request named by its endpoint (so Goose keeps a row per endpoint),
+//! classifies the outcome, records it, and waits the think time plus any backoff.
+//!
+//! A parked user (beyond the active count, or everyone while stopping) sends nothing; every wait
+//! ends at once when the run stops, so Goose's users exit promptly.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use goose::prelude::*;
+use http::HeaderValue;
+use http::header::HeaderName;
+use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
+
+use crate::backoff::backoff_delay;
+use crate::breaker::{Admission, Breaker};
+use crate::run_state::{RunState, now_ms};
+use crate::traceparent::new_traceparent;
+
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// How long a stopping user idles before Goose's exit message reaches it.
+const STOPPING_IDLE: Duration = Duration::from_millis(50);
+/// The longest a user waits at once when nothing can be sent.
+const MAX_IDLE: Duration = Duration::from_secs(1);
+
+/// The dispatcher as a Goose transaction.
+pub fn transaction(state: Arc<RunState>) -> Transaction {
+    Transaction::new(Arc::new(move |user: &mut GooseUser| {
+        let state = Arc::clone(&state);
+        Box::pin(async move {
+            dispatch(&state, user).await;
+            Ok(())
+        })
+    }))
+    .set_name("dispatch")
+}
+
+/// The outcome of one sent request.
+struct Outcome {
+    failure: Option<(FailureClass, String)>,
+    status: Option<u16>,
+}
+
+async fn dispatch(state: &RunState, user: &mut GooseUser) {
+    let index = user.weighted_users_index;
+    if state.stop.is_set() {
+        tokio::time::sleep(STOPPING_IDLE).await;
+        return;
+    }
+    if index as u32 >= state.control.active_users() {
+        tokio::select! {
+            _ = state.control.wait_until_active(index as u32) => {}
+            _ = state.stop.sleep(Duration::MAX) => {}
+        }
+        return;
+    }
+
+    // Open model: wait for this request's arrival slot; closed model: respect the cap.
+    let open_model = state.control.arrival.rate().is_some();
+    let pacer = if open_model {
+        &state.control.arrival
+    } else {
+        &state.control.cap
+    };
+    if let Some(wait) = pacer.claim(Instant::now())
+        && !state.stop.sleep(wait).await
+    {
+        return;
+    }
+
+    let (endpoint, admission) = match choose(state) {
+        Choice::Send(endpoint, admission) => (endpoint, admission),
+        Choice::Wait(wait) => {
+            state.stop.sleep(wait).await;
+            return;
+        }
+    };
+
+    let runtime = &state.endpoints[endpoint];
+    let plan = &runtime.plan;
+    let slot = &state.users[index.min(state.users.len() - 1)];
+    let sequence = slot.sequence.fetch_add(1, Ordering::Relaxed);
+    let user_id = state.user_id(index, sequence);
+
+    let mut builder = user
+        .client
+        .request(plan.method.clone(), plan.url.clone())
+        .timeout(plan.timeout);
+    if !plan.headers.is_empty() {
+        builder = builder.headers(plan.headers.clone());
+    }
+    let trace_id = if state.scenario.tracing.enabled {
+        let (traceparent, id) = new_traceparent(&mut rand::rng());
+        builder = builder
+            .header(TRACEPARENT, traceparent)
+            .header(BAGGAGE, state.baggage.clone());
+        Some(id)
+    } else {
+        None
+    };
+    if let (Some(header), Some(id)) = (&state.user_id_header, &user_id)
+        && let Ok(value) = HeaderValue::from_str(id)
+    {
+        builder = builder.header(header.clone(), value);
+    }
+    if let Some(body) = plan.body_for(user_id.as_deref()) {
+        builder = builder.body(body);
+    }
+    let mut request = GooseRequest::builder()
+        .method(goose_method(&plan.method))
+        .name(plan.endpoint.name.as_str())
+        .set_request_builder(builder);
+    let single_expected = match plan.endpoint.expect.as_deref() {
+        Some([code]) => Some(*code),
+        _ => None,
+    };
+    if let Some(code) = single_expected {
+        request = request.expect_status_code(code);
+    }
+
+    let started = Instant::now();
+    let outcome = match user.request(request.build()).await {
+        Ok(mut goose) => {
+            let outcome = classify(&mut goose, &plan.endpoint).await;
+            // Make Goose's own verdict (and so its reports) agree with the endpoint's `expect`.
+            match (&outcome.failure, goose.request.success) {
+                (Some((_, message)), true) => {
+                    let _ = user.set_failure(message, &mut goose.request, None, None);
+                }
+                (None, false) => {
+                    let _ = user.set_success(&mut goose.request);
+                }
+                _ => {}
+            }
+            outcome
+        }
+        Err(e) => Outcome {
+            failure: Some((FailureClass::Unexpected, e.to_string())),
+            status: None,
+        },
+    };
+    let latency = started.elapsed();
+    let now = Instant::now();
+    let failed = outcome.failure.is_some();
+
+    runtime.stats.record(
+        index,
+        latency.as_micros() as u64,
+        outcome.failure.as_ref().map(|(c, _)| *c),
+    );
+    if let Some(breaker) = breaker_for(state, endpoint) {
+        breaker.record(admission, !failed, now);
+    }
+    let trace_text = trace_id.map(|t| t.to_string());
+    match &outcome.failure {
+        Some((class, message)) => {
+            state
+                .errors
+                .record(endpoint, *class, outcome.status, message, trace_text.clone());
+            if state.errors.take_sample() {
+                state.emit(WorkerEvent::Error(ErrorSample {
+                    endpoint: plan.endpoint.name.clone(),
+                    class: Some(*class),
+                    status: outcome.status,
+                    message: message.clone(),
+                    trace_id: trace_text,
+                    latency_ms: latency.as_secs_f64() * 1000.0,
+                    at_ms: now_ms(),
+                }));
+            }
+        }
+        None if latency >= state.scenario.tracing.slow && state.errors.take_sample() => {
+            state.emit(WorkerEvent::Error(ErrorSample {
+                endpoint: plan.endpoint.name.clone(),
+                class: None,
+                status: outcome.status,
+                message: format!("slow: {:.0} ms", latency.as_secs_f64() * 1000.0),
+                trace_id: trace_text,
+                latency_ms: latency.as_secs_f64() * 1000.0,
+                at_ms: now_ms(),
+            }));
+        }
+        None => {}
+    }
+
+    // Backoff after consecutive failures, reset by a success.
+    let consecutive = if failed {
+        slot.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        if slot.consecutive_failures.load(Ordering::Relaxed) != 0 {
+            slot.consecutive_failures.store(0, Ordering::Relaxed);
+        }
+        0
+    };
+    let (think, backoff) = {
+        let mut rng = rand::rng();
+        let think = if open_model {
+            Duration::ZERO
+        } else {
+            state.control.think_time(&mut rng)
+        };
+        let backoff = match (&state.scenario.protection.backoff, consecutive) {
+            (Some(cfg), n) if n > 0 => backoff_delay(cfg, n, &mut rng),
+            _ => Duration::ZERO,
+        };
+        (think, backoff)
+    };
+    if !backoff.is_zero() {
+        state.set_in_backoff(true);
+        state.stop.sleep(think + backoff).await;
+        state.set_in_backoff(false);
+    } else if !think.is_zero() {
+        state.stop.sleep(think).await;
+    }
+}
+
+/// What a user does next.
+enum Choice {
+    /// Send to this endpoint, as admitted.
+    Send(usize, Admission),
+    /// Nothing can be sent (every weight zero, or every breaker open): wait this long.
+    Wait(Duration),
+}
+
+/// Picks an endpoint the breakers let through, counting each refusal as short-circuited.
+fn choose(state: &RunState) -> Choice {
+    let now = Instant::now();
+    let mut rng = rand::rng();
+    let Some(first) = state.control.pick(&mut rng) else {
+        return Choice::Wait(MAX_IDLE);
+    };
+    let mut refused: Vec<usize> = Vec::new();
+    let mut shortest_wait = MAX_IDLE;
+    let mut candidate = Some(first);
+    while let Some(endpoint) = candidate {
+        let admission = match breaker_for(state, endpoint) {
+            Some(breaker) => breaker.admit(now),
+            None => Admission::Allowed,
+        };
+        match admission {
+            Admission::Refused { retry_in } => {
+                state.endpoints[endpoint].stats.short_circuit();
+                shortest_wait = shortest_wait.min(retry_in);
+                if state.global_breaker.is_some() {
+                    break;
+                }
+                refused.push(endpoint);
+                candidate = state
+                    .control
+                    .pick_among(&mut rng, |i| !refused.contains(&i));
+            }
+            admitted => return Choice::Send(endpoint, admitted),
+        }
+    }
+    Choice::Wait(shortest_wait)
+}
+
+fn breaker_for(state: &RunState, endpoint: usize) -> Option<&Breaker> {
+    state
+        .global_breaker
+        .as_ref()
+        .or(state.endpoints[endpoint].breaker.as_ref())
+}
+
+/// Classifies a response (reading its body through, so the connection can be reused).
+async fn classify(goose: &mut goose::goose::GooseResponse, endpoint: &lt_scenario::Endpoint) -> Outcome {
+    match goose.response.as_mut() {
+        Err(e) => {
+            let class = if e.is_timeout() {
+                FailureClass::Timeout
+            } else {
+                FailureClass::Connect
+            };
+            Outcome {
+                failure: Some((class, error_chain(e))),
+                status: None,
+            }
+        }
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let mut body_error = None;
+            loop {
+                match response.chunk().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => break,
+                    Err(e) => {
+                        body_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            let failure = if !endpoint.is_expected(status) {
+                let class = match status {
+                    400..=499 => FailureClass::Status4xx,
+                    500..=599 => FailureClass::Status5xx,
+                    _ => FailureClass::Unexpected,
+                };
+                Some((class, format!("{status}: {}", endpoint.name)))
+            } else {
+                body_error.map(|e| {
+                    let class = if e.is_timeout() {
+                        FailureClass::Timeout
+                    } else {
+                        FailureClass::Unexpected
+                    };
+                    (class, format!("reading the body: {}", error_chain(&e)))
+                })
+            };
+            Outcome {
+                failure,
+                status: Some(status),
+            }
+        }
+    }
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn goose_method(method: &reqwest::Method) -> GooseMethod {
+    match *method {
+        reqwest::Method::POST => GooseMethod::Post,
+        reqwest::Method::PUT => GooseMethod::Put,
+        reqwest::Method::PATCH => GooseMethod::Patch,
+        reqwest::Method::DELETE => GooseMethod::Delete,
+        reqwest::Method::HEAD => GooseMethod::Head,
+        _ => GooseMethod::Get,
+    }
+}

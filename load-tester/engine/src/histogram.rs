@@ -1,0 +1,116 @@
+//! Latency histograms: HDR, mergeable, bounded in memory however long the run.
+//!
+//! Values are recorded in microseconds with two significant digits (1 % precision) up to one
+//! hour; a larger value is clamped to the maximum. One histogram takes about 25 KB.
+
+use hdrhistogram::Histogram;
+use lt_protocol::Latency;
+
+const MAX_MICROS: u64 = 3_600_000_000;
+const SIGNIFICANT_DIGITS: u8 = 2;
+
+/// A latency histogram in microseconds.
+#[derive(Clone)]
+pub struct LatencyHistogram {
+    inner: Histogram<u64>,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for LatencyHistogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencyHistogram")
+            .field("count", &self.count())
+            .finish()
+    }
+}
+
+impl LatencyHistogram {
+    /// An empty histogram.
+    pub fn new() -> Self {
+        // The bounds are constants that hdrhistogram accepts, so this cannot fail.
+        let inner = Histogram::new_with_bounds(1, MAX_MICROS, SIGNIFICANT_DIGITS)
+            .unwrap_or_else(|_| Histogram::new(SIGNIFICANT_DIGITS).unwrap_or_else(|_| unreachable!()));
+        LatencyHistogram { inner }
+    }
+
+    /// Records one latency in microseconds.
+    pub fn record(&mut self, micros: u64) {
+        self.inner.saturating_record(micros.clamp(1, MAX_MICROS));
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &LatencyHistogram) {
+        // Same bounds on both sides, so adding cannot fail.
+        let _ = self.inner.add(&other.inner);
+    }
+
+    /// Empties the histogram, keeping its memory.
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// How many values.
+    pub fn count(&self) -> u64 {
+        self.inner.len()
+    }
+
+    /// The value at quantile `q` (0..=1), in milliseconds; 0 when empty.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.inner.is_empty() {
+            return 0.0;
+        }
+        self.inner.value_at_quantile(q) as f64 / 1000.0
+    }
+
+    /// The usual figures, in milliseconds.
+    pub fn latency(&self) -> Latency {
+        if self.inner.is_empty() {
+            return Latency::default();
+        }
+        Latency {
+            p50: self.quantile_ms(0.50),
+            p90: self.quantile_ms(0.90),
+            p95: self.quantile_ms(0.95),
+            p99: self.quantile_ms(0.99),
+            max: self.inner.max() as f64 / 1000.0,
+            avg: self.inner.mean() / 1000.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_within_one_percent_and_merge_is_exact() {
+        let mut a = LatencyHistogram::new();
+        let mut b = LatencyHistogram::new();
+        for i in 1..=1000u64 {
+            if i % 2 == 0 {
+                a.record(i * 1000);
+            } else {
+                b.record(i * 1000);
+            }
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), 1000);
+        let l = a.latency();
+        assert!((l.p50 - 500.0).abs() <= 5.0, "{l:?}");
+        assert!((l.p99 - 990.0).abs() <= 10.0, "{l:?}");
+        assert!((l.max - 1000.0).abs() <= 10.0, "{l:?}");
+    }
+
+    #[test]
+    fn huge_values_are_clamped_not_lost() {
+        let mut h = LatencyHistogram::new();
+        h.record(u64::MAX);
+        h.record(0);
+        assert_eq!(h.count(), 2);
+    }
+}

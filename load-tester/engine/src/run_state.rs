@@ -1,0 +1,172 @@
+//! Everything one run shares between its users, its controller and its handle.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderName, HeaderValue};
+use lt_protocol::{EndReason, Lifecycle, LifecycleState, WorkerEvent};
+use lt_scenario::{BreakerScope, Scenario};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::EngineError;
+use crate::breaker::Breaker;
+use crate::control::Control;
+use crate::errors::ErrorGroups;
+use crate::plan::EndpointPlan;
+use crate::stats::EndpointStats;
+use crate::stop::StopSignal;
+
+/// One endpoint at run time.
+#[derive(Debug)]
+pub struct EndpointRuntime {
+    pub plan: EndpointPlan,
+    pub stats: EndpointStats,
+    /// Its own breaker, with `scope: endpoint`.
+    pub breaker: Option<Breaker>,
+}
+
+/// Per-user counters, indexed by Goose's user index.
+#[derive(Debug, Default)]
+pub struct UserSlot {
+    /// Requests this user has sent (picks its next user id).
+    pub sequence: AtomicU64,
+    pub consecutive_failures: AtomicU32,
+}
+
+/// The state of one run.
+#[derive(Debug)]
+pub struct RunState {
+    pub scenario: Scenario,
+    pub session_id: String,
+    pub endpoints: Vec<EndpointRuntime>,
+    /// The one breaker of `scope: global`.
+    pub global_breaker: Option<Breaker>,
+    pub control: Control,
+    pub stop: StopSignal,
+    pub errors: ErrorGroups,
+    pub users: Vec<UserSlot>,
+    pub users_in_backoff: AtomicU32,
+    /// `baggage: loadtest.session=<id>`.
+    pub baggage: HeaderValue,
+    pub user_id_header: Option<HeaderName>,
+    /// Reference point for breakers and pacers.
+    pub epoch: Instant,
+    /// When the run (the schedule, the deadline) started.
+    pub started: OnceLock<Instant>,
+    pub started_at_ms: OnceLock<u64>,
+    events: Option<UnboundedSender<WorkerEvent>>,
+}
+
+impl RunState {
+    /// Prepares a run of `scenario`.
+    pub fn new(
+        scenario: Scenario,
+        session_id: String,
+        events: Option<UnboundedSender<WorkerEvent>>,
+    ) -> Result<Self, EngineError> {
+        let epoch = Instant::now();
+        let breaker_cfg = scenario.protection.circuit_breaker.clone();
+        let per_endpoint = breaker_cfg
+            .as_ref()
+            .filter(|b| b.scope == BreakerScope::Endpoint);
+        let endpoints = scenario
+            .endpoints
+            .iter()
+            .map(|e| {
+                Ok(EndpointRuntime {
+                    plan: EndpointPlan::new(&scenario, e)?,
+                    stats: EndpointStats::default(),
+                    breaker: per_endpoint.map(|cfg| Breaker::new(cfg.clone(), epoch)),
+                })
+            })
+            .collect::<Result<Vec<_>, EngineError>>()?;
+        let global_breaker = breaker_cfg
+            .filter(|b| b.scope == BreakerScope::Global)
+            .map(|cfg| Breaker::new(cfg, epoch));
+        let baggage = HeaderValue::from_str(&format!("loadtest.session={session_id}"))
+            .map_err(|_| EngineError::InvalidSessionId(session_id.clone()))?;
+        let user_id_header = match scenario.user_ids.as_ref().and_then(|u| u.header.as_ref()) {
+            Some(name) => Some(HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                EngineError::InvalidEndpoint {
+                    endpoint: "user_ids".into(),
+                    reason: format!("header name `{name}` is not valid"),
+                }
+            })?),
+            None => None,
+        };
+        let users = (0..scenario.load.max_users)
+            .map(|_| UserSlot::default())
+            .collect();
+        let control = Control::new(&scenario, epoch);
+        Ok(RunState {
+            endpoints,
+            global_breaker,
+            control,
+            stop: StopSignal::default(),
+            errors: ErrorGroups::default(),
+            users,
+            users_in_backoff: AtomicU32::new(0),
+            baggage,
+            user_id_header,
+            epoch,
+            started: OnceLock::new(),
+            started_at_ms: OnceLock::new(),
+            events,
+            scenario,
+            session_id,
+        })
+    }
+
+    /// Sends an event to whoever watches; a watcher that went away is not an error.
+    pub fn emit(&self, event: WorkerEvent) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(event);
+        }
+    }
+
+    /// Stops the run for `reason` (the first reason wins) and tells watchers.
+    pub fn request_stop(&self, reason: EndReason) {
+        let described = reason.describe();
+        if self.stop.trigger(reason) {
+            self.emit(WorkerEvent::Lifecycle(Lifecycle {
+                state: LifecycleState::Stopping,
+                reason: Some(described),
+                at_ms: now_ms(),
+            }));
+        }
+    }
+
+    /// The user id for user `index`'s `sequence`-th request: users walk the id list in steps of
+    /// `max_users`, so together they cycle through every id.
+    pub fn user_id(&self, index: usize, sequence: u64) -> Option<String> {
+        let ids = &self.scenario.user_ids.as_ref()?.ids;
+        let n = index as u64 + sequence.wrapping_mul(u64::from(self.scenario.load.max_users));
+        Some(ids.nth(n))
+    }
+
+    /// The endpoints' names, in order.
+    pub fn endpoint_names(&self) -> Vec<String> {
+        self.endpoints
+            .iter()
+            .map(|e| e.plan.endpoint.name.clone())
+            .collect()
+    }
+
+    /// Counts a user entering (`true`) or leaving backoff.
+    pub fn set_in_backoff(&self, entering: bool) {
+        if entering {
+            self.users_in_backoff.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.users_in_backoff.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,68 @@
+//! W3C trace context for each request: a fresh, sampled trace per request.
+
+use http::HeaderValue;
+use rand::Rng;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A new `traceparent` value (`00-<32 hex trace id>-<16 hex span id>-01`) and its trace id.
+pub fn new_traceparent(rng: &mut impl Rng) -> (HeaderValue, TraceId) {
+    let mut trace: u128 = rng.random();
+    if trace == 0 {
+        trace = 1;
+    }
+    let mut span: u64 = rng.random();
+    if span == 0 {
+        span = 1;
+    }
+    let mut buf = [0u8; 55];
+    buf[..3].copy_from_slice(b"00-");
+    write_hex(&mut buf[3..35], trace);
+    buf[35] = b'-';
+    write_hex(&mut buf[36..52], u128::from(span));
+    buf[52..].copy_from_slice(b"-01");
+    // Only ASCII hex and dashes: always a valid header value.
+    let value = HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("00"));
+    (value, TraceId(trace))
+}
+
+fn write_hex(out: &mut [u8], mut value: u128) {
+    for slot in out.iter_mut().rev() {
+        *slot = HEX[(value & 0xf) as usize];
+        value >>= 4;
+    }
+}
+
+/// A trace id, kept compactly and shown as 32 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceId(pub u128);
+
+impl std::fmt::Display for TraceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:032x}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_w3c_format_and_unique() {
+        let mut rng = rand::rng();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let (value, id) = new_traceparent(&mut rng);
+            let text = value.to_str().unwrap();
+            let parts: Vec<&str> = text.split('-').collect();
+            assert_eq!(parts.len(), 4, "{text}");
+            assert_eq!(parts[0], "00");
+            assert_eq!(parts[1], id.to_string());
+            assert_eq!(parts[1].len(), 32);
+            assert_eq!(parts[2].len(), 16);
+            assert_eq!(parts[3], "01");
+            assert_ne!(parts[1], "0".repeat(32));
+            assert!(seen.insert(parts[1].to_string()));
+        }
+    }
+}

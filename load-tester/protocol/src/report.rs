@@ -1,0 +1,99 @@
+//! The end-of-run summary: the `--report` JSON and the last event of a run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{FailureClass, FailureCounts, Latency};
+
+/// Why a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EndReason {
+    /// It ran for its whole duration.
+    Completed,
+    /// Someone stopped it (a signal, the API).
+    Stopped { by: String },
+    /// A guard stopped it: the error budget.
+    Aborted { reason: String },
+    /// It could not run.
+    Failed { reason: String },
+}
+
+impl EndReason {
+    /// A one-line description.
+    pub fn describe(&self) -> String {
+        match self {
+            EndReason::Completed => "completed".to_string(),
+            EndReason::Stopped { by } => format!("stopped by {by}"),
+            EndReason::Aborted { reason } => format!("aborted: {reason}"),
+            EndReason::Failed { reason } => format!("failed: {reason}"),
+        }
+    }
+}
+
+/// One threshold's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdOutcome {
+    /// The rule as written.
+    pub rule: String,
+    pub passed: bool,
+    /// The observed value, in the rule's unit (ms, ratio, requests/s); `None` when there was no
+    /// request to measure.
+    pub observed: Option<f64>,
+}
+
+/// One endpoint over the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointReport {
+    pub name: String,
+    pub method: String,
+    pub requests: u64,
+    pub failures: u64,
+    pub failures_by_class: FailureCounts,
+    pub short_circuited: u64,
+    pub rps: f64,
+    pub latency_ms: Latency,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The scenario's name.
+    pub scenario: String,
+    pub target: String,
+    /// Start, milliseconds since the Unix epoch.
+    pub started_at_ms: u64,
+    pub duration_s: f64,
+    pub end_reason: EndReason,
+    pub requests: u64,
+    pub failures: u64,
+    pub short_circuited: u64,
+    pub rps: f64,
+    pub error_rate: f64,
+    pub latency_ms: Latency,
+    pub max_users: u32,
+    pub endpoints: Vec<EndpointReport>,
+    pub thresholds: Vec<ThresholdOutcome>,
+    /// Failures grouped by endpoint, class and status, most frequent first.
+    pub errors: Vec<ErrorGroup>,
+}
+
+/// Failures of one kind on one endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorGroup {
+    pub endpoint: String,
+    pub class: FailureClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The first failure's message.
+    pub message: String,
+    pub count: u64,
+    /// Trace ids of the first few failures.
+    pub trace_ids: Vec<String>,
+}
+
+impl Report {
+    /// Whether every threshold passed.
+    pub fn thresholds_passed(&self) -> bool {
+        self.thresholds.iter().all(|t| t.passed)
+    }
+}

@@ -1,0 +1,11 @@
+//! Test support shared by the end-to-end tests in `tests/e2e/`.
+//!
+//! [`Fixture`] is a real HTTP server on `127.0.0.1:0` whose endpoints succeed, fail, slow down or
+//! hang on demand, and which records every request it receives (path, trace context, user id,
+//! arrival time), so tests check load from the target's side.
+
+mod fixture;
+mod process;
+
+pub use fixture::{Fixture, Mode, Received};
+pub use process::{RunResult, run_binary, write_scenario};
