@@ -1,0 +1,228 @@
+//! `load-tester run` against a real fixture target: weights, trace context, user ids, reports,
+//! thresholds and exit codes.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{BIN, load_tester, read_json, scenario};
+use lt_testkit::{Fixture, Mode, write_scenario};
+
+const FAST: &str = "  users: 4\n  duration: 3s\n  think_time: { min: 0s, max: 0s }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_1_2_7_give_matching_shares_and_reports_are_written() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        FAST,
+        "  - { name: a, path: /e/a, weight: 1 }\n  - { name: b, path: /e/b, weight: 2 }\n  - { name: c, path: /e/c, weight: 7 }",
+        "thresholds:\n  - \"p99 < 5s\"\n  - \"error_rate < 1%\"",
+    );
+    let file = write_scenario(dir.path(), "w.yaml", &yaml);
+    let report = dir.path().join("out/report.json");
+    let junit = dir.path().join("out/junit.xml");
+    let html = dir.path().join("out/report.html");
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+
+    let counts = target.counts();
+    let total: usize = counts.values().sum();
+    assert!(total >= 2000, "only {total} requests: {counts:?}");
+    for (name, weight) in [("a", 0.1), ("b", 0.2), ("c", 0.7)] {
+        let share = *counts.get(name).unwrap_or(&0) as f64 / total as f64;
+        assert!((share - weight).abs() < 0.03, "{name}: {share:.3} vs {weight}: {counts:?}");
+    }
+
+    let json = read_json(&report);
+    assert_eq!(json["end_reason"]["kind"], "completed");
+    let reported = json["requests"].as_u64().unwrap();
+    // The target may see a few requests whose answers arrived after the run's last tick.
+    assert!(reported as usize <= total && reported as usize + 50 >= total, "{reported} vs {total}");
+    assert_eq!(json["endpoints"].as_array().unwrap().len(), 3);
+    assert_eq!(json["thresholds"][0]["passed"], true);
+    assert!(std::fs::read_to_string(&junit).unwrap().contains("failures=\"0\""));
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("<html") && html.contains("GET a"), "Goose HTML report");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_has_a_valid_unique_traceparent_baggage_and_user_id_in_range() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 3\n  duration: 2s\n  think_time: { min: 0s, max: 5ms }",
+        "  - { name: a, path: /e/a }",
+        "user_ids: { from: 100, to: 119 }",
+    );
+    let file = write_scenario(dir.path(), "t.yaml", &yaml);
+    let out = load_tester(&["run", file.to_str().unwrap(), "--session-id", "s-42"]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let received = target.received();
+    assert!(received.len() > 100, "{}", received.len());
+    let mut trace_ids = HashSet::new();
+    let mut user_ids = HashSet::new();
+    for r in &received {
+        let tp = r.traceparent.as_deref().expect("traceparent on every request");
+        let parts: Vec<&str> = tp.split('-').collect();
+        assert_eq!(parts.len(), 4, "{tp}");
+        assert_eq!(parts[0], "00");
+        assert!(parts[1].len() == 32 && parts[1].chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(parts[2].len() == 16 && parts[2].chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(parts[1], "0".repeat(32));
+        assert_eq!(parts[3], "01", "sampled flag");
+        assert!(trace_ids.insert(parts[1].to_string()), "trace id {} repeated", parts[1]);
+        assert_eq!(r.baggage.as_deref(), Some("loadtest.session=s-42"));
+        let id: u64 = r.user_id.as_deref().expect("X-User-Id").parse().unwrap();
+        assert!((100..=119).contains(&id), "{id}");
+        user_ids.insert(id);
+    }
+    assert_eq!(user_ids.len(), 20, "users cycle through every id: {user_ids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_threshold_exits_1_and_junit_names_the_rule() {
+    let target = Fixture::start().await;
+    target.set("slow", Mode::Slow(Duration::from_millis(30)));
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 2\n  duration: 2s\n  think_time: { min: 0s, max: 0s }",
+        "  - { name: slow, path: /e/slow }",
+        "thresholds:\n  - \"p95 < 5ms for slow\"\n  - \"error_rate < 1%\"",
+    );
+    let file = write_scenario(dir.path(), "f.yaml", &yaml);
+    let junit = dir.path().join("junit.xml");
+    let out = load_tester(&["run", file.to_str().unwrap(), "--junit", junit.to_str().unwrap()]).await;
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("FAIL  p95 < 5ms for slow"), "{}", out.stdout);
+    assert!(out.stdout.contains("PASS  error_rate < 1%"), "{}", out.stdout);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<testcase classname=\"thresholds\" name=\"p95 &lt; 5ms for slow\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<failure message=\"p95 &lt; 5ms for slow: observed"), "{xml}");
+    assert_eq!(xml.matches("<testcase").count(), xml.matches("</testcase>").count());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_answering_500_aborts_on_the_error_budget_with_exit_3() {
+    let target = Fixture::start().await;
+    target.set("boom", Mode::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 2\n  duration: 30s\n  think_time: { min: 0s, max: 1ms }",
+        "  - { name: boom, path: /e/boom }",
+        "protection:\n  max_errors_per_minute: 50",
+    );
+    let file = write_scenario(dir.path(), "b.yaml", &yaml);
+    let report = dir.path().join("r.json");
+    let out = load_tester(&["run", file.to_str().unwrap(), "--report", report.to_str().unwrap()]).await;
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    let json = read_json(&report);
+    assert_eq!(json["end_reason"]["kind"], "aborted");
+    assert!(
+        json["end_reason"]["reason"].as_str().unwrap().contains("max_errors_per_minute: 50"),
+        "{json}"
+    );
+    assert!(json["duration_s"].as_f64().unwrap() < 20.0, "aborted early");
+    assert!(json["endpoints"][0]["failures_by_class"]["status_5xx"].as_u64().unwrap() > 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_is_recorded_not_a_crash() {
+    // A port nobody listens on: bind, read the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &format!("http://127.0.0.1:{port}"),
+        "  users: 2\n  duration: 20s\n  think_time: { min: 0s, max: 1ms }",
+        "  - { name: gone, path: /e/gone }",
+        "protection:\n  circuit_breaker: { consecutive_failures: 3, open_for: 200ms }\n  max_errors_per_minute: 20",
+    );
+    let file = write_scenario(dir.path(), "c.yaml", &yaml);
+    let report = dir.path().join("r.json");
+    let out = load_tester(&["run", file.to_str().unwrap(), "--report", report.to_str().unwrap()]).await;
+    assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
+    let json = read_json(&report);
+    let endpoint = &json["endpoints"][0];
+    assert!(endpoint["failures_by_class"]["connect"].as_u64().unwrap() > 20, "{json}");
+    assert!(endpoint["short_circuited"].as_u64().unwrap() > 0, "the breaker opened: {json}");
+    assert_eq!(json["end_reason"]["kind"], "aborted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_gracefully_and_still_writes_the_reports() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 2\n  duration: 5m\n  think_time: { min: 10ms, max: 20ms }",
+        "  - { name: a, path: /e/a }",
+        "",
+    );
+    let file = write_scenario(dir.path(), "s.yaml", &yaml);
+    let report = dir.path().join("r.json");
+    let child = tokio::process::Command::new(BIN)
+        .args(["run", file.to_str().unwrap(), "--report", report.to_str().unwrap(), "--quiet"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Wait for traffic, then ask it to stop.
+    for _ in 0..100 {
+        if target.received().len() > 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("stopped within 30 s")
+        .unwrap();
+    assert_eq!(status.status.code(), Some(3));
+    let json = read_json(&report);
+    assert_eq!(json["end_reason"]["kind"], "stopped");
+    assert_eq!(json["end_reason"]["by"], "signal (SIGTERM)");
+    assert!(json["requests"].as_u64().unwrap() > 20);
+}
+
+#[tokio::test]
+async fn bad_flags_exit_2_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_scenario(
+        dir.path(),
+        "ok.yaml",
+        "name: ok\ntarget: http://127.0.0.1:1\nendpoints:\n  - { name: a, path: /a }\n",
+    );
+    let out = load_tester(&["run", file.to_str().unwrap(), "--duration", "soon"]).await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("--duration") && out.stderr.contains("soon"), "{}", out.stderr);
+    let out = load_tester(&["run", file.to_str().unwrap(), "--users", "0"]).await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("overrides.users"), "{}", out.stderr);
+    let out = load_tester(&["run", file.to_str().unwrap(), "--target", "ftp://x"]).await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("ftp://x"), "{}", out.stderr);
+}
