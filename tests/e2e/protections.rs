@@ -26,7 +26,14 @@ async fn a_failing_endpoint_opens_its_breaker_others_flow_and_it_closes_after_re
         let file = file.clone();
         let report = report.clone();
         async move {
-            load_tester(&["run", file.to_str().unwrap(), "--report", report.to_str().unwrap(), "--quiet"]).await
+            load_tester(&[
+                "run",
+                file.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+                "--quiet",
+            ])
+            .await
         }
     });
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -36,15 +43,40 @@ async fn a_failing_endpoint_opens_its_breaker_others_flow_and_it_closes_after_re
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
 
     let received = target.received();
-    let before = |name: &str| received.iter().filter(|r| r.endpoint == name && r.at < recovered_at).count();
-    let after = |name: &str| received.iter().filter(|r| r.endpoint == name && r.at >= recovered_at + Duration::from_secs(1)).count();
+    let before = |name: &str| {
+        received
+            .iter()
+            .filter(|r| r.endpoint == name && r.at < recovered_at)
+            .count()
+    };
+    let after = |name: &str| {
+        received
+            .iter()
+            .filter(|r| r.endpoint == name && r.at >= recovered_at + Duration::from_secs(1))
+            .count()
+    };
     // While failing, the breaker let only a trickle of probes through to `bad`.
-    assert!(before("bad") * 10 < before("good"), "bad {} vs good {}", before("bad"), before("good"));
+    assert!(
+        before("bad") * 10 < before("good"),
+        "bad {} vs good {}",
+        before("bad"),
+        before("good")
+    );
     // After recovery, the breaker closed and `bad` gets its half share again.
-    assert!(after("bad") * 2 > after("good"), "bad {} vs good {}", after("bad"), after("good"));
+    assert!(
+        after("bad") * 2 > after("good"),
+        "bad {} vs good {}",
+        after("bad"),
+        after("good")
+    );
 
     let json = read_json(&report);
-    let bad = json["endpoints"].as_array().unwrap().iter().find(|e| e["name"] == "bad").unwrap();
+    let bad = json["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "bad")
+        .unwrap();
     assert!(bad["short_circuited"].as_u64().unwrap() > 100, "{bad}");
 }
 
@@ -75,6 +107,9 @@ async fn with_backoff_a_failing_target_receives_far_fewer_requests() {
     let with = requests_against_failing_target(true).await;
     // 4 users doubling from 50 ms to a 1 s cap send a few dozen requests in 3 s; without
     // backoff they send thousands. A generous margin keeps this steady on a loaded machine.
-    assert!(with * 10 < without, "with backoff {with}, without {without}");
+    assert!(
+        with * 10 < without,
+        "with backoff {with}, without {without}"
+    );
     let _ = BIN;
 }

@@ -43,19 +43,41 @@ async fn weights_1_2_7_give_matching_shares_and_reports_are_written() {
     assert!(total >= 2000, "only {total} requests: {counts:?}");
     for (name, weight) in [("a", 0.1), ("b", 0.2), ("c", 0.7)] {
         let share = *counts.get(name).unwrap_or(&0) as f64 / total as f64;
-        assert!((share - weight).abs() < 0.03, "{name}: {share:.3} vs {weight}: {counts:?}");
+        assert!(
+            (share - weight).abs() < 0.03,
+            "{name}: {share:.3} vs {weight}: {counts:?}"
+        );
     }
 
     let json = read_json(&report);
+    let schema = read_json(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/report.schema.json"
+    )));
+    let problems = common::schema_errors(&schema, &json);
+    assert!(
+        problems.is_empty(),
+        "the report breaks its schema: {problems:#?}"
+    );
     assert_eq!(json["end_reason"]["kind"], "completed");
     let reported = json["requests"].as_u64().unwrap();
     // The target may see a few requests whose answers arrived after the run's last tick.
-    assert!(reported as usize <= total && reported as usize + 50 >= total, "{reported} vs {total}");
+    assert!(
+        reported as usize <= total && reported as usize + 50 >= total,
+        "{reported} vs {total}"
+    );
     assert_eq!(json["endpoints"].as_array().unwrap().len(), 3);
     assert_eq!(json["thresholds"][0]["passed"], true);
-    assert!(std::fs::read_to_string(&junit).unwrap().contains("failures=\"0\""));
+    assert!(
+        std::fs::read_to_string(&junit)
+            .unwrap()
+            .contains("failures=\"0\"")
+    );
     let html = std::fs::read_to_string(&html).unwrap();
-    assert!(html.contains("<html") && html.contains("GET a"), "Goose HTML report");
+    assert!(
+        html.contains("<html") && html.contains("GET a"),
+        "Goose HTML report"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +98,10 @@ async fn every_request_has_a_valid_unique_traceparent_baggage_and_user_id_in_ran
     let mut trace_ids = HashSet::new();
     let mut user_ids = HashSet::new();
     for r in &received {
-        let tp = r.traceparent.as_deref().expect("traceparent on every request");
+        let tp = r
+            .traceparent
+            .as_deref()
+            .expect("traceparent on every request");
         let parts: Vec<&str> = tp.split('-').collect();
         assert_eq!(parts.len(), 4, "{tp}");
         assert_eq!(parts[0], "00");
@@ -84,13 +109,21 @@ async fn every_request_has_a_valid_unique_traceparent_baggage_and_user_id_in_ran
         assert!(parts[2].len() == 16 && parts[2].chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(parts[1], "0".repeat(32));
         assert_eq!(parts[3], "01", "sampled flag");
-        assert!(trace_ids.insert(parts[1].to_string()), "trace id {} repeated", parts[1]);
+        assert!(
+            trace_ids.insert(parts[1].to_string()),
+            "trace id {} repeated",
+            parts[1]
+        );
         assert_eq!(r.baggage.as_deref(), Some("loadtest.session=s-42"));
         let id: u64 = r.user_id.as_deref().expect("X-User-Id").parse().unwrap();
         assert!((100..=119).contains(&id), "{id}");
         user_ids.insert(id);
     }
-    assert_eq!(user_ids.len(), 20, "users cycle through every id: {user_ids:?}");
+    assert_eq!(
+        user_ids.len(),
+        20,
+        "users cycle through every id: {user_ids:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,10 +139,24 @@ async fn a_failed_threshold_exits_1_and_junit_names_the_rule() {
     );
     let file = write_scenario(dir.path(), "f.yaml", &yaml);
     let junit = dir.path().join("junit.xml");
-    let out = load_tester(&["run", file.to_str().unwrap(), "--junit", junit.to_str().unwrap()]).await;
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("FAIL  p95 < 5ms for slow"), "{}", out.stdout);
-    assert!(out.stdout.contains("PASS  error_rate < 1%"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("FAIL  p95 < 5ms for slow"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("PASS  error_rate < 1%"),
+        "{}",
+        out.stdout
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml.contains("failures=\"1\""), "{xml}");
@@ -117,8 +164,14 @@ async fn a_failed_threshold_exits_1_and_junit_names_the_rule() {
         xml.contains("<testcase classname=\"thresholds\" name=\"p95 &lt; 5ms for slow\""),
         "{xml}"
     );
-    assert!(xml.contains("<failure message=\"p95 &lt; 5ms for slow: observed"), "{xml}");
-    assert_eq!(xml.matches("<testcase").count(), xml.matches("</testcase>").count());
+    assert!(
+        xml.contains("<failure message=\"p95 &lt; 5ms for slow: observed"),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches("<testcase").count(),
+        xml.matches("</testcase>").count()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,22 +187,40 @@ async fn a_target_answering_500_aborts_on_the_error_budget_with_exit_3() {
     );
     let file = write_scenario(dir.path(), "b.yaml", &yaml);
     let report = dir.path().join("r.json");
-    let out = load_tester(&["run", file.to_str().unwrap(), "--report", report.to_str().unwrap()]).await;
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
     let json = read_json(&report);
     assert_eq!(json["end_reason"]["kind"], "aborted");
     assert!(
-        json["end_reason"]["reason"].as_str().unwrap().contains("max_errors_per_minute: 50"),
+        json["end_reason"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("max_errors_per_minute: 50"),
         "{json}"
     );
     assert!(json["duration_s"].as_f64().unwrap() < 20.0, "aborted early");
-    assert!(json["endpoints"][0]["failures_by_class"]["status_5xx"].as_u64().unwrap() > 50);
+    assert!(
+        json["endpoints"][0]["failures_by_class"]["status_5xx"]
+            .as_u64()
+            .unwrap()
+            > 50
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_is_recorded_not_a_crash() {
     // A port nobody listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(
         &format!("http://127.0.0.1:{port}"),
@@ -159,12 +230,24 @@ async fn a_refused_connection_is_recorded_not_a_crash() {
     );
     let file = write_scenario(dir.path(), "c.yaml", &yaml);
     let report = dir.path().join("r.json");
-    let out = load_tester(&["run", file.to_str().unwrap(), "--report", report.to_str().unwrap()]).await;
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ])
+    .await;
     assert_eq!(out.code, Some(3), "{}\n{}", out.stdout, out.stderr);
     let json = read_json(&report);
     let endpoint = &json["endpoints"][0];
-    assert!(endpoint["failures_by_class"]["connect"].as_u64().unwrap() > 20, "{json}");
-    assert!(endpoint["short_circuited"].as_u64().unwrap() > 0, "the breaker opened: {json}");
+    assert!(
+        endpoint["failures_by_class"]["connect"].as_u64().unwrap() > 20,
+        "{json}"
+    );
+    assert!(
+        endpoint["short_circuited"].as_u64().unwrap() > 0,
+        "the breaker opened: {json}"
+    );
     assert_eq!(json["end_reason"]["kind"], "aborted");
 }
 
@@ -181,7 +264,13 @@ async fn sigterm_stops_gracefully_and_still_writes_the_reports() {
     let file = write_scenario(dir.path(), "s.yaml", &yaml);
     let report = dir.path().join("r.json");
     let child = tokio::process::Command::new(BIN)
-        .args(["run", file.to_str().unwrap(), "--report", report.to_str().unwrap(), "--quiet"])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            "--quiet",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -195,7 +284,10 @@ async fn sigterm_stops_gracefully_and_still_writes_the_reports() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
@@ -218,7 +310,11 @@ async fn bad_flags_exit_2_naming_the_flag() {
     );
     let out = load_tester(&["run", file.to_str().unwrap(), "--duration", "soon"]).await;
     assert_eq!(out.code, Some(2));
-    assert!(out.stderr.contains("--duration") && out.stderr.contains("soon"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--duration") && out.stderr.contains("soon"),
+        "{}",
+        out.stderr
+    );
     let out = load_tester(&["run", file.to_str().unwrap(), "--users", "0"]).await;
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("overrides.users"), "{}", out.stderr);

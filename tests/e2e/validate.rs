@@ -41,13 +41,22 @@ async fn every_problem_of_every_file_is_printed_with_its_position_and_exit_2() {
     let good = good.display().to_string();
     let out = load_tester(&["validate", &good, &bad]).await;
     assert_eq!(out.code, Some(2), "{}", out.stderr);
-    assert!(out.stdout.contains(&format!("{good}: ok (1 endpoint, 0 thresholds)")), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("{good}: ok (1 endpoint, 0 thresholds)")),
+        "{}",
+        out.stdout
+    );
     for expected in [
         format!("{bad}:4:10: load.users:"),
         format!("{bad}:5:"),
         "all endpoint weights are zero".to_string(),
     ] {
-        assert!(out.stderr.contains(&expected), "missing `{expected}` in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(&expected),
+            "missing `{expected}` in:\n{}",
+            out.stderr
+        );
     }
     assert!(out.stderr.contains("`-3`"), "{}", out.stderr);
 }
@@ -56,5 +65,10 @@ async fn every_problem_of_every_file_is_printed_with_its_position_and_exit_2() {
 async fn a_missing_file_is_named() {
     let out = load_tester(&["validate", "/nonexistent/x.yaml"]).await;
     assert_eq!(out.code, Some(2));
-    assert!(out.stderr.contains("/nonexistent/x.yaml: cannot read the file"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("/nonexistent/x.yaml: cannot read the file"),
+        "{}",
+        out.stderr
+    );
 }

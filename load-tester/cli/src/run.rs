@@ -44,15 +44,14 @@ fn load_scenario(args: &RunArgs) -> Result<lt_scenario::Scenario, String> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| format!("{name}: cannot read the file: {e}"))?;
     let duration = match &args.duration {
-        Some(text) => Some(
-            parse_duration(text).map_err(|e| format!("--duration: {e}"))?,
-        ),
+        Some(text) => Some(parse_duration(text).map_err(|e| format!("--duration: {e}"))?),
         None => None,
     };
-    let target = args
-        .target
-        .clone()
-        .or_else(|| std::env::var("TARGET_APP_URL").ok().filter(|t| !t.is_empty()));
+    let target = args.target.clone().or_else(|| {
+        std::env::var("TARGET_APP_URL")
+            .ok()
+            .filter(|t| !t.is_empty())
+    });
     let overrides = Overrides {
         target,
         users: args.users,

@@ -24,7 +24,20 @@ pub fn print_summary(report: &Report) {
         .max(8);
     println!(
         "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
-        "endpoint", "requests", "failures", "conn", "timeout", "4xx", "5xx", "other", "short", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s"
+        "endpoint",
+        "requests",
+        "failures",
+        "conn",
+        "timeout",
+        "4xx",
+        "5xx",
+        "other",
+        "short",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "req/s"
     );
     for e in &report.endpoints {
         let f = &e.failures_by_class;
@@ -49,7 +62,20 @@ pub fn print_summary(report: &Report) {
     let l = &report.latency_ms;
     println!(
         "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}",
-        "all", report.requests, report.failures, "", "", "", "", "", report.short_circuited, l.p50, l.p95, l.p99, l.max, report.rps
+        "all",
+        report.requests,
+        report.failures,
+        "",
+        "",
+        "",
+        "",
+        "",
+        report.short_circuited,
+        l.p50,
+        l.p95,
+        l.p99,
+        l.max,
+        report.rps
     );
     if !report.errors.is_empty() {
         println!();

@@ -123,7 +123,12 @@ impl Breaker {
 
     /// Records the result of a request that `admission` let through. Returns the state the
     /// breaker moved to, if it moved.
-    pub fn record(&self, admission: Admission, success: bool, now: Instant) -> Option<BreakerState> {
+    pub fn record(
+        &self,
+        admission: Admission,
+        success: bool,
+        now: Instant,
+    ) -> Option<BreakerState> {
         match admission {
             Admission::Refused { .. } => None,
             Admission::Probe => {
@@ -223,7 +228,9 @@ mod tests {
             b.record(Admission::Allowed, false, t),
             Some(BreakerState::Open)
         );
-        assert!(matches!(b.admit(t), Admission::Refused { retry_in } if retry_in == Duration::from_secs(5)));
+        assert!(
+            matches!(b.admit(t), Admission::Refused { retry_in } if retry_in == Duration::from_secs(5))
+        );
     }
 
     #[test]

@@ -110,7 +110,11 @@ impl Controller {
     }
 
     fn started(&self) -> Instant {
-        self.state.started.get().copied().unwrap_or(self.state.epoch)
+        self.state
+            .started
+            .get()
+            .copied()
+            .unwrap_or(self.state.epoch)
     }
 
     fn step(&mut self, now: Instant) {

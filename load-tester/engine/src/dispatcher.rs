@@ -157,9 +157,13 @@ async fn dispatch(state: &RunState, user: &mut GooseUser) {
     let trace_text = trace_id.map(|t| t.to_string());
     match &outcome.failure {
         Some((class, message)) => {
-            state
-                .errors
-                .record(endpoint, *class, outcome.status, message, trace_text.clone());
+            state.errors.record(
+                endpoint,
+                *class,
+                outcome.status,
+                message,
+                trace_text.clone(),
+            );
             if state.errors.take_sample() {
                 state.emit(WorkerEvent::Error(ErrorSample {
                     endpoint: plan.endpoint.name.clone(),
@@ -266,7 +270,10 @@ fn breaker_for(state: &RunState, endpoint: usize) -> Option<&Breaker> {
 }
 
 /// Classifies a response (reading its body through, so the connection can be reused).
-async fn classify(goose: &mut goose::goose::GooseResponse, endpoint: &lt_scenario::Endpoint) -> Outcome {
+async fn classify(
+    goose: &mut goose::goose::GooseResponse,
+    endpoint: &lt_scenario::Endpoint,
+) -> Outcome {
     match goose.response.as_mut() {
         Err(e) => {
             let class = if e.is_timeout() {

@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use lt_protocol::{
-    EndReason, EndpointReport, Lifecycle, LifecycleState, Report, WorkerEvent,
-};
+use lt_protocol::{EndReason, EndpointReport, Lifecycle, LifecycleState, Report, WorkerEvent};
 use lt_scenario::Scenario;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
@@ -40,7 +38,10 @@ pub struct Engine {
 
 impl Engine {
     /// Prepares a run; the handle changes or stops it while it runs.
-    pub fn new(scenario: Scenario, options: RunOptions) -> Result<(Engine, EngineHandle), EngineError> {
+    pub fn new(
+        scenario: Scenario,
+        options: RunOptions,
+    ) -> Result<(Engine, EngineHandle), EngineError> {
         let session_id = if options.session_id.is_empty() {
             format!("{:016x}", rand::random::<u64>())
         } else {
@@ -73,7 +74,8 @@ impl Engine {
             .set_client_builder_without_cookies(client)
             .map_err(goose_error)?
             .register_scenario(
-                goose::goose::Scenario::new("load").register_transaction(dispatcher::transaction(Arc::clone(&state))),
+                goose::goose::Scenario::new("load")
+                    .register_transaction(dispatcher::transaction(Arc::clone(&state))),
             );
 
         goose::reset_killswitch();
@@ -96,7 +98,9 @@ impl Engine {
         let outcome = attack.execute().await;
         let duration = started.elapsed();
         let _ = done_tx.send(true);
-        let totals = controller.await.map_err(|e| EngineError::Internal(e.to_string()))?;
+        let totals = controller
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
         goose::reset_killswitch();
 
         if let Err(e) = outcome {
@@ -175,7 +179,12 @@ fn goose_configuration(
     GooseConfiguration::parse_args_default(&args).map_err(goose_error)
 }
 
-fn build_report(state: &RunState, totals: &Totals, duration: Duration, end_reason: EndReason) -> Report {
+fn build_report(
+    state: &RunState,
+    totals: &Totals,
+    duration: Duration,
+    end_reason: EndReason,
+) -> Report {
     let duration_s = duration.as_secs_f64().max(1e-3);
     let endpoints: Vec<EndpointReport> = state
         .endpoints

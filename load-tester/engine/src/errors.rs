@@ -39,7 +39,8 @@ impl ErrorGroups {
         trace_id: Option<String>,
     ) {
         let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        let key = if groups.len() >= MAX_GROUPS && !groups.contains_key(&(endpoint, class, status)) {
+        let key = if groups.len() >= MAX_GROUPS && !groups.contains_key(&(endpoint, class, status))
+        {
             (endpoint, class, None)
         } else {
             (endpoint, class, status)

@@ -11,13 +11,17 @@ use crate::run_state::{RunState, now_ms};
 /// Why a live change was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CommandError {
-    #[error("users: {users} is not allowed; this run takes 1 to {max_users} (its `load.max_users`)")]
+    #[error(
+        "users: {users} is not allowed; this run takes 1 to {max_users} (its `load.max_users`)"
+    )]
     Users { users: u32, max_users: u32 },
     #[error("weights: {}", .0.join("; "))]
     Weights(Vec<String>),
     #[error("think_time: min ({min_ms} ms) is greater than max ({max_ms} ms)")]
     ThinkTime { min_ms: u64, max_ms: u64 },
-    #[error("arrival_rate: {0} is not allowed; give a rate above 0 requests/s, or none for the closed model")]
+    #[error(
+        "arrival_rate: {0} is not allowed; give a rate above 0 requests/s, or none for the closed model"
+    )]
     ArrivalRate(f64),
 }
 
@@ -118,7 +122,11 @@ impl EngineHandle {
     /// The scenario with today's weights, for validating a change against them.
     fn with_current_weights(&self) -> lt_scenario::Scenario {
         let mut scenario = self.state.scenario.clone();
-        for (endpoint, w) in scenario.endpoints.iter_mut().zip(self.state.control.weights()) {
+        for (endpoint, w) in scenario
+            .endpoints
+            .iter_mut()
+            .zip(self.state.control.weights())
+        {
             endpoint.weight = w;
         }
         scenario

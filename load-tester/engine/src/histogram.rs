@@ -33,8 +33,10 @@ impl LatencyHistogram {
     /// An empty histogram.
     pub fn new() -> Self {
         // The bounds are constants that hdrhistogram accepts, so this cannot fail.
-        let inner = Histogram::new_with_bounds(1, MAX_MICROS, SIGNIFICANT_DIGITS)
-            .unwrap_or_else(|_| Histogram::new(SIGNIFICANT_DIGITS).unwrap_or_else(|_| unreachable!()));
+        let inner =
+            Histogram::new_with_bounds(1, MAX_MICROS, SIGNIFICANT_DIGITS).unwrap_or_else(|_| {
+                Histogram::new(SIGNIFICANT_DIGITS).unwrap_or_else(|_| unreachable!())
+            });
         LatencyHistogram { inner }
     }
 

@@ -66,7 +66,11 @@ mod tests {
         };
         assert!(judge(&rule(ThresholdMetric::P95, Comparison::Lt, 200.0), &m, 10.0).passed);
         assert!(!judge(&rule(ThresholdMetric::P95, Comparison::Lt, 50.0), &m, 10.0).passed);
-        let e = judge(&rule(ThresholdMetric::ErrorRate, Comparison::Lt, 0.01), &m, 10.0);
+        let e = judge(
+            &rule(ThresholdMetric::ErrorRate, Comparison::Lt, 0.01),
+            &m,
+            10.0,
+        );
         assert!(!e.passed);
         assert_eq!(e.observed, Some(0.02));
         let r = judge(&rule(ThresholdMetric::Rps, Comparison::Ge, 10.0), &m, 10.0);
@@ -77,7 +81,11 @@ mod tests {
             failures: 0,
             latency: &empty,
         };
-        let n = judge(&rule(ThresholdMetric::P95, Comparison::Lt, 1e9), &none, 10.0);
+        let n = judge(
+            &rule(ThresholdMetric::P95, Comparison::Lt, 1e9),
+            &none,
+            10.0,
+        );
         assert!(!n.passed);
         assert_eq!(n.observed, None);
     }

@@ -7,8 +7,7 @@ use lt_protocol::{EndReason, Report};
 /// The report as JUnit XML.
 pub fn junit_xml(report: &Report) -> String {
     let run_failed = !matches!(report.end_reason, EndReason::Completed);
-    let failures =
-        report.thresholds.iter().filter(|t| !t.passed).count() + usize::from(run_failed);
+    let failures = report.thresholds.iter().filter(|t| !t.passed).count() + usize::from(run_failed);
     let tests = report.thresholds.len() + 1;
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(

@@ -45,12 +45,13 @@ impl EndpointPlan {
         };
         let base = Url::parse(&format!("{}/", scenario.target))
             .map_err(|e| invalid(format!("target `{}`: {e}", scenario.target)))?;
-        let mut url = if endpoint.path.starts_with("http://") || endpoint.path.starts_with("https://") {
-            Url::parse(&endpoint.path)
-        } else {
-            base.join(endpoint.path.trim_start_matches('/'))
-        }
-        .map_err(|e| invalid(format!("path `{}`: {e}", endpoint.path)))?;
+        let mut url =
+            if endpoint.path.starts_with("http://") || endpoint.path.starts_with("https://") {
+                Url::parse(&endpoint.path)
+            } else {
+                base.join(endpoint.path.trim_start_matches('/'))
+            }
+            .map_err(|e| invalid(format!("path `{}`: {e}", endpoint.path)))?;
         if !endpoint.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &endpoint.query {

@@ -51,7 +51,9 @@ impl Reduction {
         self.window.push(counts);
         let rate = self.window.error_rate();
         let active = target.saturating_sub(self.parked);
-        if rate > self.cfg.error_rate && second >= self.quiet_until && self.window.sum().requests > 0
+        if rate > self.cfg.error_rate
+            && second >= self.quiet_until
+            && self.window.sum().requests > 0
         {
             let floor = self.cfg.min_users.min(target);
             let wanted = (f64::from(active) * self.cfg.reduce_by).ceil() as u32;
@@ -72,7 +74,9 @@ impl Reduction {
             self.last_change = second;
         }
         // Never park more than the target allows (the target may have dropped).
-        self.parked = self.parked.min(target.saturating_sub(self.cfg.min_users.min(target)));
+        self.parked = self
+            .parked
+            .min(target.saturating_sub(self.cfg.min_users.min(target)));
         self.parked
     }
 }

@@ -15,10 +15,8 @@ pub fn target_users(load: &Load, elapsed: Duration) -> u32 {
     if elapsed < ramp_time {
         let ramped = match load.ramp {
             Ramp::Immediate => users,
-            Ramp::Over(d) => {
-                (f64::from(users) * elapsed.as_secs_f64() / d.as_secs_f64().max(1e-9)).floor()
-                    as u32
-            }
+            Ramp::Over(d) => (f64::from(users) * elapsed.as_secs_f64() / d.as_secs_f64().max(1e-9))
+                .floor() as u32,
             Ramp::Rate(r) => (r * elapsed.as_secs_f64()).floor() as u32,
         };
         return ramped.clamp(1, users);
@@ -60,10 +58,13 @@ mod tests {
     #[test]
     fn ramps_then_follows_stages() {
         let s = |secs: f64| Duration::from_secs_f64(secs);
-        let l = load(Ramp::Over(s(10.0)), vec![Stage {
-            users: 20,
-            duration: s(10.0),
-        }]);
+        let l = load(
+            Ramp::Over(s(10.0)),
+            vec![Stage {
+                users: 20,
+                duration: s(10.0),
+            }],
+        );
         assert_eq!(target_users(&l, s(0.0)), 1);
         assert_eq!(target_users(&l, s(5.0)), 5);
         assert_eq!(target_users(&l, s(10.0)), 10);

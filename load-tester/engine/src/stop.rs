@@ -36,7 +36,10 @@ impl StopSignal {
 
     /// The first reason given, if stopping.
     pub fn reason(&self) -> Option<EndReason> {
-        self.reason.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Sleeps for `d` unless the run stops first. Returns true when the whole time passed.

@@ -65,9 +65,8 @@ pub fn encode_command(command: &Command) -> String {
 
 fn encode<T: Serialize>(value: &T) -> String {
     // Serializing these plain data types cannot fail: no maps with non-string keys, no NaN keys.
-    let mut line = serde_json::to_string(value).unwrap_or_else(|e| {
-        format!("{{\"v\":{PROTOCOL_VERSION},\"encode_error\":\"{e}\"}}")
-    });
+    let mut line = serde_json::to_string(value)
+        .unwrap_or_else(|e| format!("{{\"v\":{PROTOCOL_VERSION},\"encode_error\":\"{e}\"}}"));
     line.push('\n');
     line
 }

@@ -13,7 +13,12 @@ pub struct RunResult {
 }
 
 /// Runs `binary args…`, killing it if it outlives `limit`.
-pub async fn run_binary(binary: &str, args: &[&str], env: &[(&str, &str)], limit: Duration) -> RunResult {
+pub async fn run_binary(
+    binary: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> RunResult {
     let mut command = tokio::process::Command::new(binary);
     command
         .args(args)
