@@ -26,7 +26,7 @@ impl Progress {
     }
 
     pub fn tick(&mut self, tick: &Tick) {
-        if !self.tty && tick.second % LOG_EVERY_SECONDS != 0 {
+        if !self.tty && !tick.second.is_multiple_of(LOG_EVERY_SECONDS) {
             return;
         }
         let line = format_line(tick);

@@ -14,6 +14,9 @@ const MAX_GROUPS: usize = 1000;
 /// Samples sent to watchers per second, over all endpoints.
 pub const SAMPLES_PER_SECOND: u32 = 20;
 
+/// Endpoint index, failure class and status: what makes two failures the same kind.
+type GroupKey = (usize, FailureClass, Option<u16>);
+
 #[derive(Debug)]
 struct Group {
     message: String,
@@ -24,7 +27,7 @@ struct Group {
 /// Grouped failures of a run.
 #[derive(Debug, Default)]
 pub struct ErrorGroups {
-    groups: Mutex<HashMap<(usize, FailureClass, Option<u16>), Group>>,
+    groups: Mutex<HashMap<GroupKey, Group>>,
     samples_left: AtomicU32,
 }
 
