@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{BIN, load_tester, read_json, scenario};
+use common::{load_tester, read_json, scenario};
 use lt_testkit::{Fixture, Mode, write_scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -111,5 +111,4 @@ async fn with_backoff_a_failing_target_receives_far_fewer_requests() {
         with * 10 < without,
         "with backoff {with}, without {without}"
     );
-    let _ = BIN;
 }

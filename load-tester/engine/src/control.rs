@@ -160,8 +160,8 @@ impl Control {
 
     /// Changes the think time.
     pub fn set_think_time(&self, think: ThinkTime) {
-        // Written max first when growing and min first when shrinking would still race; readers
-        // take max(min, max), so a torn read is at worst one pause of the old upper bound.
+        // Two stores, not one: a reader between them takes max(min, max), so a torn read costs at
+        // most one pause drawn from the old bounds.
         self.think_min_ms
             .store(think.min.as_millis() as u64, Ordering::Relaxed);
         self.think_max_ms
