@@ -11,8 +11,9 @@ pub struct Cli {
     /// More log output on stderr (-v, -vv); `LT_LOG` takes a full filter.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// What to do; without one, `serve`.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +22,46 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run one scenario headless: live progress, a summary, reports, and a CI exit code.
     Run(RunArgs),
+    /// Serve the control API and panel on 127.0.0.1:8080, with the bundled targets.
+    Serve(ServeArgs),
+    /// Run one session for the control server (started by it; not for direct use).
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Settings file (TOML); default `load-tester.toml` when it exists.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (`LT_BIND`), such as 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+    /// Where sessions, the store and logs live (`LT_DATA_DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Scenario files offered by the API (`LT_SCENARIOS_DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub scenarios_dir: Option<PathBuf>,
+    /// Do not start the bundled target services (`LT_BUNDLED_TARGETS=false`).
+    #[arg(long)]
+    pub no_targets: bool,
+    /// Replace the stored API token with a new one and print it.
+    #[arg(long)]
+    pub new_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Unix socket to listen on for the server's connection.
+    #[arg(long, value_name = "PATH")]
+    pub socket: PathBuf,
+    /// Folder for the session's reports.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seconds without a server connection after which the run stops by itself.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub orphan_after: u64,
 }
 
 #[derive(Debug, Args)]

@@ -7,14 +7,16 @@ mod args;
 mod exit;
 mod progress;
 mod run;
+mod serve;
 mod summary;
 mod validate;
+mod worker;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ServeArgs};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -29,17 +31,28 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_tracing(cli.verbose);
     let code = match cli.command {
-        Command::Validate(args) => validate::main(&args),
-        Command::Run(args) => run::main(args),
+        Some(Command::Validate(args)) => {
+            init_tracing(cli.verbose);
+            validate::main(&args)
+        }
+        Some(Command::Run(args)) => {
+            init_tracing(cli.verbose);
+            run::main(args)
+        }
+        Some(Command::Worker(args)) => {
+            init_tracing(cli.verbose);
+            worker::main(args)
+        }
+        Some(Command::Serve(args)) => serve::main(args, cli.verbose),
+        None => serve::main(ServeArgs::default(), cli.verbose),
     };
     ExitCode::from(code)
 }
 
 /// Logs go to stderr through `tracing`; set up before Goose would install its own logger, so
 /// Goose's `log` lines come through here too (its per-failure warnings are kept quiet).
-fn init_tracing(verbose: u8) {
+pub(crate) fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn,goose=error",
         1 => "info,goose=warn",

@@ -141,7 +141,7 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
     exit_code(&report)
 }
 
-fn exit_code(report: &Report) -> u8 {
+pub(crate) fn exit_code(report: &Report) -> u8 {
     match report.end_reason {
         EndReason::Completed if report.thresholds_passed() => exit::OK,
         EndReason::Completed => exit::THRESHOLD_FAILED,
@@ -151,21 +151,35 @@ fn exit_code(report: &Report) -> u8 {
 }
 
 fn write_reports(report: &Report, args: &RunArgs) -> anyhow::Result<()> {
-    if let Some(path) = &args.report {
-        ensure_parent(path)?;
-        let json = serde_json::to_string_pretty(report).context("encoding the JSON report")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("--report: writing {}", path.display()))?;
-        eprintln!("JSON report: {}", path.display());
+    write_report_files(report, args.report.as_deref(), args.junit.as_deref())?;
+    for (what, path) in [
+        ("JSON", &args.report),
+        ("JUnit", &args.junit),
+        ("HTML", &args.html),
+    ] {
+        if let Some(path) = path {
+            eprintln!("{what} report: {}", path.display());
+        }
     }
-    if let Some(path) = &args.junit {
+    Ok(())
+}
+
+/// Writes the JSON summary and the JUnit XML where asked.
+pub(crate) fn write_report_files(
+    report: &Report,
+    json: Option<&Path>,
+    junit: Option<&Path>,
+) -> anyhow::Result<()> {
+    if let Some(path) = json {
+        ensure_parent(path)?;
+        let text = serde_json::to_string_pretty(report).context("encoding the JSON report")?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("writing the JSON report {}", path.display()))?;
+    }
+    if let Some(path) = junit {
         ensure_parent(path)?;
         std::fs::write(path, lt_engine::junit::junit_xml(report))
-            .with_context(|| format!("--junit: writing {}", path.display()))?;
-        eprintln!("JUnit report: {}", path.display());
-    }
-    if let Some(path) = &args.html {
-        eprintln!("HTML report: {}", path.display());
+            .with_context(|| format!("writing the JUnit report {}", path.display()))?;
     }
     Ok(())
 }

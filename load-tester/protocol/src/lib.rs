@@ -9,6 +9,7 @@
 
 mod command;
 mod event;
+mod launch;
 mod report;
 
 pub use command::Command;
@@ -16,6 +17,7 @@ pub use event::{
     BreakerState, EndpointTick, ErrorSample, FailureClass, FailureCounts, Latency, Lifecycle,
     LifecycleState, ReductionState, Tick, WorkerEvent,
 };
+pub use launch::Launch;
 pub use report::{EndReason, EndpointReport, ErrorGroup, Report, ThresholdOutcome};
 
 use serde::{Deserialize, Serialize};

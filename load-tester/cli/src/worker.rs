@@ -1,0 +1,243 @@
+//! `load-tester worker`: runs one session for the control server, in its own process.
+//!
+//! The server writes a [`Launch`] as JSON to our stdin and connects to the Unix socket we listen
+//! on (`--socket`); over it we send [`WorkerEvent`]s and take [`Command`]s, one versioned JSON
+//! line each. Goose writes to stdout, so stdout is never the channel. If the connection drops
+//! (the server restarted), events queue up until a server connects again; if none does within
+//! `--orphan-after`, the run stops by itself so no worker outlives its supervisor for long.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::time::Duration;
+
+use lt_engine::{Engine, EngineHandle, RunOptions};
+use lt_protocol::{Launch, WorkerEvent, decode_command, encode_event};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::args::WorkerArgs;
+use crate::exit;
+use crate::run::{exit_code, write_report_files};
+
+/// Events kept for a server that is not connected; the oldest go first beyond this.
+const BACKLOG_LIMIT: usize = 20_000;
+
+pub fn main(args: WorkerArgs) -> u8 {
+    let mut input = String::new();
+    if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+        eprintln!("error: reading the launch message from stdin: {e}");
+        return exit::INVALID;
+    }
+    let launch: Launch = match serde_json::from_str(&input) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: the launch message on stdin is not valid: {e}");
+            return exit::INVALID;
+        }
+    };
+    let scenario =
+        match lt_scenario::parse_with_overrides(&launch.source, &launch.yaml, &launch.overrides) {
+            Ok(s) => s,
+            Err(d) => {
+                eprintln!("{d}");
+                return exit::INVALID;
+            }
+        };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = runtime.block_on(run(launch.session_id, scenario, args));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerArgs) -> u8 {
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: --out {}: {e}", args.out.display());
+        return exit::FAILED;
+    }
+    let _ = std::fs::remove_file(&args.socket);
+    let listener = match UnixListener::bind(&args.socket) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: --socket {}: {e}", args.socket.display());
+            return exit::FAILED;
+        }
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let options = RunOptions {
+        session_id,
+        html_report: Some(args.out.join("report.html")),
+        events: Some(tx),
+    };
+    let (engine, handle) = match Engine::new(scenario, options) {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID;
+        }
+    };
+    let (done_tx, done_rx) = oneshot::channel();
+    let orphan_after = Duration::from_secs(args.orphan_after);
+    let link = tokio::spawn(link(listener, rx, handle.clone(), orphan_after, done_rx));
+    let stopper = handle.clone();
+    let sigterm = tokio::spawn(async move {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            term.recv().await;
+            stopper.stop("signal (SIGTERM)");
+        }
+    });
+
+    let result = engine.run().await;
+    sigterm.abort();
+    drop(handle);
+    let code = match &result {
+        Ok(report) => match write_report_files(
+            report,
+            Some(&args.out.join("report.json")),
+            Some(&args.out.join("junit.xml")),
+        ) {
+            Ok(()) => exit_code(report),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                exit::FAILED
+            }
+        },
+        Err(e) => {
+            eprintln!("error: the run failed: {e}");
+            exit::FAILED
+        }
+    };
+    // Hand over what is left (the final report above all), waiting a while for a server.
+    let _ = done_tx.send(());
+    let _ = tokio::time::timeout(orphan_after + Duration::from_secs(5), link).await;
+    let _ = std::fs::remove_file(&args.socket);
+    code
+}
+
+/// Serves one server connection at a time until the run is over and its events are delivered.
+async fn link(
+    listener: UnixListener,
+    mut events: mpsc::UnboundedReceiver<WorkerEvent>,
+    handle: EngineHandle,
+    orphan_after: Duration,
+    mut done: oneshot::Receiver<()>,
+) {
+    let mut backlog: VecDeque<String> = VecDeque::new();
+    let mut finished = false;
+    loop {
+        // Wait for a server, queueing events meanwhile.
+        let mut deadline = tokio::time::Instant::now() + orphan_after;
+        let stream = loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => break Some(stream),
+                    Err(e) => tracing::warn!("accepting a server connection: {e}"),
+                },
+                Some(event) = events.recv(), if !finished => queue(&mut backlog, &event),
+                _ = &mut done, if !finished => {
+                    finished = true;
+                    while let Ok(event) = events.try_recv() {
+                        queue(&mut backlog, &event);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    if finished {
+                        break None;
+                    }
+                    handle.stop("the control server went away");
+                    deadline = tokio::time::Instant::now() + orphan_after;
+                }
+            }
+        };
+        let Some(stream) = stream else { return };
+        match serve_connection(
+            stream,
+            &mut events,
+            &handle,
+            &mut backlog,
+            &mut done,
+            &mut finished,
+        )
+        .await
+        {
+            Connection::Delivered => return,
+            Connection::Lost => continue,
+        }
+    }
+}
+
+enum Connection {
+    /// The run is over and every event was written.
+    Delivered,
+    /// The server went away; wait for another.
+    Lost,
+}
+
+async fn serve_connection(
+    stream: UnixStream,
+    events: &mut mpsc::UnboundedReceiver<WorkerEvent>,
+    handle: &EngineHandle,
+    backlog: &mut VecDeque<String>,
+    done: &mut oneshot::Receiver<()>,
+    finished: &mut bool,
+) -> Connection {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    loop {
+        while let Some(line) = backlog.front() {
+            if write.write_all(line.as_bytes()).await.is_err() {
+                return Connection::Lost;
+            }
+            backlog.pop_front();
+        }
+        if *finished {
+            let _ = write.shutdown().await;
+            return Connection::Delivered;
+        }
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => backlog.push_back(encode_event(&event)),
+                None => *finished = true,
+            },
+            _ = &mut *done => {
+                *finished = true;
+                while let Ok(event) = events.try_recv() {
+                    queue(backlog, &event);
+                }
+            }
+            line = lines.next_line() => match line {
+                Ok(Some(line)) => apply(handle, &line),
+                Ok(None) | Err(_) => return Connection::Lost,
+            },
+        }
+    }
+}
+
+fn queue(backlog: &mut VecDeque<String>, event: &WorkerEvent) {
+    if backlog.len() >= BACKLOG_LIMIT {
+        backlog.pop_front();
+    }
+    backlog.push_back(encode_event(event));
+}
+
+fn apply(handle: &EngineHandle, line: &str) {
+    match decode_command(line) {
+        Ok(command) => {
+            if let Err(e) = handle.apply(command) {
+                tracing::warn!("a command from the server was refused: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("a line from the server was not a command: {e}"),
+    }
+}

@@ -1,0 +1,199 @@
+//! The control server: a long-running axum server that starts, watches, changes and stops
+//! load-test sessions, keeps their history in SQLite, streams them over Server-Sent Events and
+//! never loses control of a run.
+//!
+//! Each session runs in its own worker process (see [`supervisor`]); this crate never runs Goose
+//! itself, and is the only one that knows HTTP serving, the store's SQLite file and figment.
+
+mod allow_list;
+pub mod api;
+mod audit;
+mod auth;
+mod error;
+mod hub;
+mod process;
+mod rate_limit;
+mod session;
+pub mod settings;
+mod supervisor;
+mod time;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use auth::TokenOrigin;
+pub use settings::{Flags, ReadAccess, Settings, SettingsError};
+pub use supervisor::RecoverCounts;
+
+use crate::allow_list::AllowList;
+use crate::api::{AppState, Shared};
+use crate::auth::Token;
+use crate::hub::Hub;
+use crate::rate_limit::RateLimiter;
+use crate::supervisor::Supervisor;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("data_dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] lt_store::StoreError),
+    #[error("bind {addr}: {source} (set another with --bind or LT_BIND)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(std::io::Error),
+}
+
+/// How to start beyond the settings.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// The `load-tester` executable that runs workers (`load-tester worker`).
+    pub worker_exe: PathBuf,
+    /// Make a new API token even if one is stored.
+    pub renew_token: bool,
+    /// More allowed target hosts (host:port of the bundled targets).
+    pub extra_allowed: Vec<String>,
+}
+
+/// A bound server, ready to serve.
+pub struct Started {
+    pub addr: SocketAddr,
+    pub token: TokenOrigin,
+    pub recovered: RecoverCounts,
+    pub data_dir: PathBuf,
+    state: AppState,
+    listener: tokio::net::TcpListener,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the store, settles sessions left from a previous run, and binds.
+pub async fn start(settings: Settings, options: StartOptions) -> Result<Started, ServerError> {
+    let data_dir = prepare_dir(&settings.data_dir)?;
+    let store = {
+        let path = data_dir.join("load-tester.db");
+        tokio::task::spawn_blocking(move || lt_store::Store::open(&path))
+            .await
+            .map_err(|e| ServerError::Serve(std::io::Error::other(e)))??
+    };
+    let (token, origin) = Token::load(
+        settings.api_token.as_deref(),
+        &store,
+        options.renew_token,
+        time::now_ms(),
+    )?;
+    let settings = Arc::new(settings);
+    let hub = Arc::new(Hub::new(store.clone())?);
+    let supervisor = Supervisor::new(
+        Arc::clone(&settings),
+        store.clone(),
+        Arc::clone(&hub),
+        options.worker_exe,
+        data_dir.clone(),
+    );
+    let recovered = supervisor.recover().await?;
+    let mut allow = AllowList::new(&settings.allowed_targets);
+    for extra in &options.extra_allowed {
+        allow.allow(extra);
+    }
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let state = AppState::new(Shared {
+        limiter: RateLimiter::new(settings.rate_limit),
+        settings,
+        store,
+        hub,
+        supervisor,
+        token,
+        allow,
+        started: Instant::now(),
+    });
+    Ok(Started {
+        addr,
+        token: origin,
+        recovered,
+        data_dir,
+        state,
+        listener,
+    })
+}
+
+impl Started {
+    /// Serves until `shutdown` resolves, then stops every session gracefully.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let state = self.state;
+        let pruner = tokio::spawn(prune_forever(state.clone()));
+        let app = api::router(state.clone());
+        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+        let serve = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(true);
+        });
+        // SSE streams never end by themselves; give open connections a moment, then go.
+        let result = tokio::select! {
+            r = serve => r.map_err(ServerError::Serve),
+            _ = async {
+                let _ = stopping_rx.wait_for(|s| *s).await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            } => Ok(()),
+        };
+        pruner.abort();
+        state.supervisor.shutdown().await;
+        let store = state.store.clone();
+        let _ = tokio::task::spawn_blocking(move || store.flush()).await;
+        result
+    }
+}
+
+fn prepare_dir(dir: &std::path::Path) -> Result<PathBuf, ServerError> {
+    let fail = |source| ServerError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir.join("sessions")).map_err(fail)?;
+    dir.canonicalize().map_err(fail)
+}
+
+/// Applies the retention setting now and every ten minutes.
+async fn prune_forever(state: AppState) {
+    let retention = state.settings.retention();
+    loop {
+        let cutoff = time::now_ms().saturating_sub(retention.as_millis() as u64);
+        match state.db(move |s| s.prune(cutoff)).await {
+            Ok(counts) if counts.seconds + counts.events > 0 => {
+                tracing::info!(?counts, "pruned per-second data past the retention")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("pruning: {}", e.message),
+        }
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
