@@ -280,6 +280,8 @@ fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 }
 
 #[cfg(test)]
+// figment's Jail hands closures its own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

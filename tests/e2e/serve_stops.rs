@@ -1,0 +1,153 @@
+//! The server never loses control of a run: emergency stop silences every session at once, also
+//! while the target hangs; a worker that dies fails its session; a server killed mid-run finds
+//! its sessions again (re-attached or interrupted) with their committed stats intact and no
+//! orphan left behind.
+
+mod common;
+mod control;
+
+use std::time::{Duration, Instant};
+
+use control::{Server, kill9, scenario_yaml, worker_pids};
+use lt_testkit::{Fixture, Mode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_stop_silences_every_session_even_when_the_target_hangs() {
+    let target = Fixture::start().await;
+    target.set("hang", Mode::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    let mut ids = Vec::new();
+    for endpoints in [&["x"][..], &["y"][..], &["hang"][..]] {
+        ids.push(
+            server
+                .start_session(&scenario_yaml(&target.url(), 3, endpoints, ""))
+                .await,
+        );
+    }
+    for id in &ids {
+        server
+            .wait_status(id, "running", Duration::from_secs(30))
+            .await;
+    }
+    // Every session is sending (the hanging one has requests stuck at the target).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ["x", "y", "hang"]
+        .iter()
+        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
+    {
+        assert!(Instant::now() < deadline, "{:?}", target.counts());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let needle = dir.path().to_str().unwrap().to_string();
+    assert_eq!(worker_pids(&needle).len(), 3);
+
+    let (status, body) = server.call("POST", "/api/emergency-stop", None).await;
+    let returned = Instant::now();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stopped"], 3);
+    // Every worker is gone when the call returns.
+    assert_eq!(worker_pids(&needle), Vec::<u32>::new());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let late: Vec<_> = target
+        .received()
+        .into_iter()
+        .filter(|r| r.at > returned + Duration::from_millis(200))
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{} requests arrived after the stop",
+        late.len()
+    );
+    for id in &ids {
+        let s = server.get(&format!("/api/sessions/{id}")).await;
+        assert_eq!(s["status"], "aborted", "{s}");
+        assert!(
+            s["reason"].as_str().unwrap().contains("emergency stop"),
+            "{s}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_fails_its_session_and_a_killed_server_finds_its_sessions_again() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    let yaml = scenario_yaml(&target.url(), 2, &["a"], "");
+
+    // kill -9 a worker: its session ends `failed`, naming the signal.
+    let doomed = server.start_session(&yaml).await;
+    server
+        .wait_status(&doomed, "running", Duration::from_secs(30))
+        .await;
+    let pids = worker_pids(&doomed);
+    assert_eq!(pids.len(), 1);
+    kill9(pids[0]);
+    let failed = server
+        .wait_status(&doomed, "failed", Duration::from_secs(15))
+        .await;
+    assert!(
+        failed["reason"].as_str().unwrap().contains("signal 9"),
+        "{failed}"
+    );
+
+    // kill -9 the server while two sessions run; one worker dies with it.
+    let survivor = server.start_session(&yaml).await;
+    let orphan = server.start_session(&yaml).await;
+    for id in [&survivor, &orphan] {
+        server
+            .wait_status(id, "running", Duration::from_secs(30))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let seconds_before = server.get(&format!("/api/sessions/{survivor}/stats")).await["seconds"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(seconds_before >= 2);
+    server.kill9().await;
+    let orphan_pid = worker_pids(&orphan)[0];
+    kill9(orphan_pid);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        worker_pids(&survivor).len(),
+        1,
+        "the worker outlives its server"
+    );
+
+    let server = Server::start(dir.path(), &[]).await;
+    // The live worker is re-attached and keeps reporting.
+    let s = server.get(&format!("/api/sessions/{survivor}")).await;
+    assert_eq!(s["status"], "running", "{s}");
+    let mut events = server
+        .events(&format!("/api/sessions/{survivor}/events"), None)
+        .await;
+    events
+        .until(Duration::from_secs(10), |e| e.kind == "tick")
+        .await;
+    // The one whose worker died is `interrupted`.
+    let gone = server.get(&format!("/api/sessions/{orphan}")).await;
+    assert_eq!(gone["status"], "interrupted", "{gone}");
+    // Stats committed before the kill are intact (and more came after).
+    let stats = server.get(&format!("/api/sessions/{survivor}/stats")).await;
+    let seconds: Vec<u64> = stats["seconds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["second"].as_u64().unwrap())
+        .collect();
+    assert!(seconds.len() >= seconds_before, "{seconds:?}");
+    assert_eq!(seconds[0], 1, "{seconds:?}");
+
+    // Stopping it through the new server works, and no worker is left.
+    let (status, _) = server
+        .call("POST", &format!("/api/sessions/{survivor}/stop"), None)
+        .await;
+    assert_eq!(status, 202);
+    server
+        .wait_status(&survivor, "stopped", Duration::from_secs(30))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(worker_pids(dir.path().to_str().unwrap()), Vec::<u32>::new());
+}
