@@ -151,3 +151,42 @@ async fn a_killed_worker_fails_its_session_and_a_killed_server_finds_its_session
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(worker_pids(dir.path().to_str().unwrap()), Vec::<u32>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_that_hangs_is_ended_by_a_kill_after_the_bound() {
+    let target = Fixture::start().await;
+    target.set("hang", Mode::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[("LT_STOP_TIMEOUT", "1s")]).await;
+    let id = server
+        .start_session(
+            &scenario_yaml(&target.url(), 2, &["hang"], "")
+                .replace("path: /e/hang }", "path: /e/hang, timeout: 5m }"),
+        )
+        .await;
+    server
+        .wait_status(&id, "running", Duration::from_secs(30))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while target.counts().get("hang").copied().unwrap_or(0) < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _) = server
+        .call("POST", &format!("/api/sessions/{id}/stop"), None)
+        .await;
+    assert_eq!(status, 202);
+    let stopping = server.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(stopping["status"], "stopping", "{stopping}");
+    let stopped = server
+        .wait_status(&id, "stopped", Duration::from_secs(20))
+        .await;
+    assert!(
+        stopped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("killed after 1s"),
+        "{stopped}"
+    );
+    assert_eq!(worker_pids(&id), Vec::<u32>::new());
+}

@@ -104,6 +104,8 @@ pub struct LiveSession {
     pub emergency: Mutex<Option<String>>,
     /// Set by a graceful stop: who asked.
     pub stop_requested: Mutex<Option<String>>,
+    /// Wakes the worker's task when a graceful stop is asked (it starts the kill timer).
+    pub stop_asked: tokio::sync::Notify,
 }
 
 /// The ends of a session's channels its worker task keeps.
@@ -168,6 +170,7 @@ impl LiveSession {
             ended: ended_rx,
             emergency: Mutex::new(None),
             stop_requested: Mutex::new(None),
+            stop_asked: tokio::sync::Notify::new(),
         };
         (
             session,

@@ -229,6 +229,7 @@ impl Supervisor {
             *requested = Some(who.to_string());
         }
         session.send(Command::Stop);
+        session.stop_asked.notify_one();
         if !session.status().is_final() {
             session.set_status(Status::Stopping, Some(format!("stop requested by {who}")));
             let _ = self.store.set_status(
@@ -342,10 +343,10 @@ impl Supervisor {
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
                 loop {
-                    if stop_deadline.is_none() && lock(&session.stop_requested).is_some() {
-                        stop_deadline = Some(tokio::time::Instant::now() + stop_timeout);
-                    }
                     tokio::select! {
+                        _ = session.stop_asked.notified(), if stop_deadline.is_none() && !killed_after_stop => {
+                            stop_deadline = Some(tokio::time::Instant::now() + stop_timeout);
+                        }
                         line = lines.next_line() => match line {
                             Ok(Some(line)) => self.on_line(&session, &line, &mut report),
                             Ok(None) | Err(_) => break,
