@@ -160,7 +160,8 @@ impl Supervisor {
         let me = Arc::clone(self);
         let task_session = Arc::clone(&session);
         tokio::spawn(async move {
-            let link = connect(&socket, Some(pid)).await;
+            let mut child = child;
+            let link = connect(&socket, &mut child).await;
             me.drive(task_session, Some(child), link, ends).await;
         });
         tracing::info!(session = %id, pid, scenario = %request.scenario.name, "session started");
@@ -558,16 +559,18 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Connects to a new worker's socket, retrying until it listens or exits.
-async fn connect(socket: &Path, pid: Option<u32>) -> Result<UnixStream, String> {
+/// Connects to a new worker's socket, retrying until it listens or exits. (Its exit is read
+/// from the child handle: right after the fork, /proc still shows the server's command line.)
+async fn connect(socket: &Path, child: &mut Child) -> Result<UnixStream, String> {
     let deadline = tokio::time::Instant::now() + CONNECT_LIMIT;
     loop {
         match UnixStream::connect(socket).await {
             Ok(stream) => return Ok(stream),
             Err(e) => {
-                if pid.is_some_and(|p| !is_worker_alive(p)) {
+                if let Ok(Some(status)) = child.try_wait() {
                     return Err(format!(
-                        "the worker exited before it opened {}",
+                        "{} before it opened {}",
+                        describe_exit(status),
                         socket.display()
                     ));
                 }
