@@ -7,6 +7,7 @@ mod args;
 mod exit;
 mod progress;
 mod run;
+mod runtime;
 mod serve;
 mod summary;
 mod validate;
@@ -31,37 +32,36 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let code = match cli.command {
-        Some(Command::Validate(args)) => {
-            init_tracing(cli.verbose);
-            validate::main(&args)
-        }
-        Some(Command::Run(args)) => {
-            init_tracing(cli.verbose);
-            run::main(args)
-        }
-        Some(Command::Worker(args)) => {
-            init_tracing(cli.verbose);
-            worker::main(args)
-        }
-        Some(Command::Serve(args)) => serve::main(args, cli.verbose),
-        None => serve::main(ServeArgs::default(), cli.verbose),
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    // The server also logs to a rotated file; it sets up its own logging.
+    if !matches!(command, Command::Serve(_)) {
+        init_tracing(cli.verbose);
+    }
+    let code = match command {
+        Command::Validate(args) => validate::main(&args),
+        Command::Run(args) => run::main(args),
+        Command::Worker(args) => worker::main(args),
+        Command::Serve(args) => serve::main(args, cli.verbose),
     };
     ExitCode::from(code)
 }
 
 /// Logs go to stderr through `tracing`; set up before Goose would install its own logger, so
 /// Goose's `log` lines come through here too (its per-failure warnings are kept quiet).
-pub(crate) fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn,goose=error",
         1 => "info,goose=warn",
         _ => "debug,goose=info",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(default))
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// `LT_LOG` when set, else `default`.
+pub(crate) fn log_filter(default: &str) -> tracing_subscriber::EnvFilter {
+    tracing_subscriber::EnvFilter::try_from_env("LT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
 }

@@ -22,20 +22,7 @@ pub fn main(args: RunArgs) -> u8 {
             return exit::INVALID;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::FAILED;
-        }
-    };
-    let code = runtime.block_on(run(scenario, args));
-    // Goose leaves blocking tasks behind (its logger, its Ctrl-C thread); don't wait for them.
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    code
+    crate::runtime::block_on(run(scenario, args))
 }
 
 /// Reads the file and puts `TARGET_APP_URL` and the flags over it.
@@ -83,16 +70,7 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
         }
     };
 
-    // SIGTERM stops gracefully (Goose handles SIGINT itself; we notice through its killswitch).
-    let stopper = handle.clone();
-    let sigterm = tokio::spawn(async move {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            term.recv().await;
-            stopper.stop("signal (SIGTERM)");
-        }
-    });
+    let sigterm = crate::runtime::stop_on_sigterm(&handle);
 
     let show_progress = !args.quiet;
     let tty = std::io::stderr().is_terminal();

@@ -115,17 +115,9 @@ async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Resu
 
 /// Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = crate::runtime::sigterm() => {}
     }
     eprintln!("load-tester: shutting down; stopping sessions…");
 }
@@ -141,10 +133,6 @@ fn init_logging(
         1 => "debug,hyper=info,sqlx=info",
         _ => "trace",
     };
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_env("LT_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
-    };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
@@ -158,13 +146,13 @@ fn init_logging(
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_filter(filter()),
+                .with_filter(crate::log_filter(default)),
         )
         .with(
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .with_writer(writer)
-                .with_filter(filter()),
+                .with_filter(crate::log_filter(default)),
         )
         .try_init();
     Ok(guard)

@@ -44,19 +44,7 @@ pub fn main(args: WorkerArgs) -> u8 {
                 return exit::INVALID;
             }
         };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::FAILED;
-        }
-    };
-    let code = runtime.block_on(run(launch.session_id, scenario, args));
-    runtime.shutdown_timeout(Duration::from_millis(200));
-    code
+    crate::runtime::block_on(run(launch.session_id, scenario, args))
 }
 
 async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerArgs) -> u8 {
@@ -88,15 +76,7 @@ async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerAr
     let (done_tx, done_rx) = oneshot::channel();
     let orphan_after = Duration::from_secs(args.orphan_after);
     let link = tokio::spawn(link(listener, rx, handle.clone(), orphan_after, done_rx));
-    let stopper = handle.clone();
-    let sigterm = tokio::spawn(async move {
-        if let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            term.recv().await;
-            stopper.stop("signal (SIGTERM)");
-        }
-    });
+    let sigterm = crate::runtime::stop_on_sigterm(&handle);
 
     let result = engine.run().await;
     sigterm.abort();
@@ -147,9 +127,7 @@ async fn link(
                 Some(event) = events.recv(), if !finished => queue(&mut backlog, &event),
                 _ = &mut done, if !finished => {
                     finished = true;
-                    while let Ok(event) = events.try_recv() {
-                        queue(&mut backlog, &event);
-                    }
+                    drain(&mut events, &mut backlog);
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     if finished {
@@ -207,14 +185,12 @@ async fn serve_connection(
         }
         tokio::select! {
             event = events.recv() => match event {
-                Some(event) => backlog.push_back(encode_event(&event)),
+                Some(event) => queue(backlog, &event),
                 None => *finished = true,
             },
             _ = &mut *done => {
                 *finished = true;
-                while let Ok(event) = events.try_recv() {
-                    queue(backlog, &event);
-                }
+                drain(events, backlog);
             }
             line = lines.next_line() => match line {
                 Ok(Some(line)) => apply(handle, &line),
@@ -229,6 +205,13 @@ fn queue(backlog: &mut VecDeque<String>, event: &WorkerEvent) {
         backlog.pop_front();
     }
     backlog.push_back(encode_event(event));
+}
+
+/// Queues what the run sent before it finished.
+fn drain(events: &mut mpsc::UnboundedReceiver<WorkerEvent>, backlog: &mut VecDeque<String>) {
+    while let Ok(event) = events.try_recv() {
+        queue(backlog, &event);
+    }
 }
 
 fn apply(handle: &EngineHandle, line: &str) {

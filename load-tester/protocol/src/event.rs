@@ -79,6 +79,17 @@ impl FailureCounts {
         self.connect + self.timeout + self.status_4xx + self.status_5xx + self.unexpected
     }
 
+    /// The failures of `class`.
+    pub fn get(&self, class: FailureClass) -> u64 {
+        match class {
+            FailureClass::Connect => self.connect,
+            FailureClass::Timeout => self.timeout,
+            FailureClass::Status4xx => self.status_4xx,
+            FailureClass::Status5xx => self.status_5xx,
+            FailureClass::Unexpected => self.unexpected,
+        }
+    }
+
     /// Adds one failure of `class`.
     pub fn add(&mut self, class: FailureClass, n: u64) {
         match class {

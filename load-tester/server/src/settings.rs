@@ -179,12 +179,10 @@ impl Settings {
             source_name: source_of(figment, key),
             message,
         };
-        for key in ["retention", "stop_timeout"] {
-            let value = if key == "retention" {
-                &self.retention
-            } else {
-                &self.stop_timeout
-            };
+        for (key, value) in [
+            ("retention", &self.retention),
+            ("stop_timeout", &self.stop_timeout),
+        ] {
             if let Err(e) = lt_scenario::parse_duration(value) {
                 return Err(bad(key, e.to_string()));
             }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::sessions::load;
+use super::sessions::{error_rate, load};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize)]
@@ -109,7 +109,7 @@ pub async fn compare(
         let mut f = json!({
             "requests": row.requests,
             "failures": row.failures,
-            "error_rate": if row.requests == 0 { 0.0 } else { row.failures as f64 / row.requests as f64 },
+            "error_rate": error_rate(row.failures, row.requests),
             "rps": row.rps,
             "p95_ms": row.p95_ms,
         });

@@ -76,13 +76,7 @@ pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
                 t.short_circuited
             );
             for class in FailureClass::ALL {
-                let n = match class {
-                    FailureClass::Connect => t.failures.connect,
-                    FailureClass::Timeout => t.failures.timeout,
-                    FailureClass::Status4xx => t.failures.status_4xx,
-                    FailureClass::Status5xx => t.failures.status_5xx,
-                    FailureClass::Unexpected => t.failures.unexpected,
-                };
+                let n = t.failures.get(class);
                 let _ = writeln!(
                     out,
                     "lt_failures_total{{{labels},class=\"{}\"}} {n}",

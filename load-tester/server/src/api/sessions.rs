@@ -180,6 +180,7 @@ pub async fn load(app: &AppState, id: &str) -> ApiResult<SessionRow> {
 /// A session as the API shows it; `live` adds the running view.
 pub fn session_json(row: &SessionRow, live: Option<&LiveSession>, full: bool) -> Value {
     let view = live.map(|l| l.view());
+    let live_tick = view.as_ref().and_then(|v| v.last_tick.clone());
     let (status, reason) = match &view {
         Some(v) => (v.status.as_str().to_string(), v.reason.clone()),
         None => (row.status.clone(), row.reason.clone()),
@@ -199,7 +200,7 @@ pub fn session_json(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
             "seconds": row.last_second,
             "requests": row.requests,
             "failures": row.failures,
-            "error_rate": if row.requests == 0 { 0.0 } else { row.failures as f64 / row.requests as f64 },
+            "error_rate": error_rate(row.failures, row.requests),
             "rps": row.rps,
             "p95_ms": row.p95_ms,
             "active_users": row.active_users,
@@ -218,7 +219,7 @@ pub fn session_json(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
             "junit": format!("/api/sessions/{}/junit.xml", row.id),
         },
     });
-    if let Some(tick) = live.and_then(|l| lock(&l.view).last_tick.clone()) {
+    if let Some(tick) = &live_tick {
         // The live tick is newer than the stored totals (written once a second).
         out["totals"]["seconds"] = json!(tick.second);
         out["totals"]["active_users"] = json!(tick.active_users);
@@ -226,11 +227,7 @@ pub fn session_json(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
         out["totals"]["p95_ms"] = json!(tick.latency.p95);
         out["totals"]["requests"] = json!(tick.total_requests);
         out["totals"]["failures"] = json!(tick.total_failures);
-        out["totals"]["error_rate"] = json!(if tick.total_requests == 0 {
-            0.0
-        } else {
-            tick.total_failures as f64 / tick.total_requests as f64
-        });
+        out["totals"]["error_rate"] = json!(error_rate(tick.total_failures, tick.total_requests));
     }
     if full {
         out["config"] = row.config.clone();
@@ -238,6 +235,15 @@ pub fn session_json(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
         out["summary"] = serde_json::to_value(&row.summary).unwrap_or(Value::Null);
     }
     out
+}
+
+/// Failures over requests, 0 when there were none.
+pub fn error_rate(failures: u64, requests: u64) -> f64 {
+    if requests == 0 {
+        0.0
+    } else {
+        failures as f64 / requests as f64
+    }
 }
 
 /// `POST /api/sessions/{id}/stop`: graceful stop (202; the session ends `stopped`).

@@ -1,0 +1,46 @@
+//! The async runtime each command runs in, and the signal that stops it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use lt_engine::EngineHandle;
+
+use crate::exit;
+
+/// Runs `main` on a multi-threaded runtime and returns its exit code. Goose leaves blocking tasks
+/// behind (its logger, its Ctrl-C thread), so the runtime is not waited for beyond a moment.
+pub fn block_on(main: impl Future<Output = u8>) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::FAILED;
+        }
+    };
+    let code = runtime.block_on(main);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+/// Resolves on SIGTERM (never, if it cannot be watched).
+pub async fn sigterm() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            term.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// Stops the run gracefully on SIGTERM (Goose handles SIGINT itself; the engine notices through
+/// its killswitch). Abort the task once the run is over: it holds a handle.
+pub fn stop_on_sigterm(handle: &EngineHandle) -> tokio::task::JoinHandle<()> {
+    let handle = handle.clone();
+    tokio::spawn(async move {
+        sigterm().await;
+        handle.stop("signal (SIGTERM)");
+    })
+}
