@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use lt_store::AuditEntry;
@@ -21,10 +20,7 @@ pub async fn record(
     request: Request,
     next: Next,
 ) -> Response {
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
+    if crate::auth::is_read(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let action = format!("{} {}", request.method(), request.uri().path());

@@ -94,6 +94,13 @@ fn from_hex(text: &str) -> Option<[u8; 32]> {
 #[derive(Debug, Clone)]
 pub struct Caller(pub String);
 
+/// Whether a call only reads: GET and friends, and validating YAML (a POST because it carries a
+/// body, but it changes nothing). Reads follow `read_access` and are not audited.
+pub fn is_read(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || (*method == Method::POST && path == "/api/scenarios/validate")
+}
+
 /// Checks the token where needed and tags the request with its [`Caller`].
 pub async fn guard(
     State(app): State<AppState>,
@@ -101,18 +108,20 @@ pub async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let mutating = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    let needs_token = request.uri().path() != "/api/health"
-        && (mutating
-            || match app.settings.read_access {
-                ReadAccess::Open => false,
-                ReadAccess::Loopback => !client.ip().is_loopback(),
-                ReadAccess::Token => true,
-            });
+    let path = request.uri().path();
+    let mutating = !is_read(request.method(), path);
     let presented = bearer(request.headers());
+    // A token that is presented is checked even where none is needed: a wrong one is an error
+    // its holder wants to hear about, not something to ignore.
+    let needs_token = path == "/api/token"
+        || presented.is_some()
+        || (path != "/api/health"
+            && (mutating
+                || match app.settings.get().read_access {
+                    ReadAccess::Open => false,
+                    ReadAccess::Loopback => !client.ip().is_loopback(),
+                    ReadAccess::Token => true,
+                }));
     let caller = match presented {
         Some(t) if app.token.matches(t) => Some(actor(request.headers())),
         _ => None,

@@ -11,6 +11,8 @@ mod audit;
 mod auth;
 mod error;
 mod hub;
+mod live_settings;
+mod panel;
 mod process;
 mod rate_limit;
 mod session;
@@ -32,6 +34,7 @@ use crate::allow_list::AllowList;
 use crate::api::{AppState, Shared};
 use crate::auth::Token;
 use crate::hub::Hub;
+use crate::live_settings::LiveSettings;
 use crate::rate_limit::RateLimiter;
 use crate::supervisor::Supervisor;
 
@@ -98,7 +101,7 @@ pub async fn start(settings: Settings, options: StartOptions) -> Result<Started,
         options.renew_token,
         time::now_ms(),
     )?;
-    let settings = Arc::new(settings);
+    let settings = Arc::new(LiveSettings::new(settings));
     let hub = Arc::new(Hub::new(store.clone())?);
     let supervisor = Supervisor::new(
         Arc::clone(&settings),
@@ -108,19 +111,20 @@ pub async fn start(settings: Settings, options: StartOptions) -> Result<Started,
         data_dir.clone(),
     );
     let recovered = supervisor.recover().await?;
-    let mut allow = AllowList::new(&settings.allowed_targets);
+    let now = settings.get();
+    let mut allow = AllowList::new(&now.allowed_targets);
     for extra in &options.extra_allowed {
         allow.allow(extra);
     }
-    let listener = tokio::net::TcpListener::bind(settings.bind)
+    let listener = tokio::net::TcpListener::bind(now.bind)
         .await
         .map_err(|source| ServerError::Bind {
-            addr: settings.bind,
+            addr: now.bind,
             source,
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let state = AppState::new(Shared {
-        limiter: RateLimiter::new(settings.rate_limit),
+        limiter: RateLimiter::default(),
         settings,
         store,
         hub,
@@ -147,7 +151,7 @@ impl Started {
     ) -> Result<(), ServerError> {
         let state = self.state;
         let pruner = tokio::spawn(prune_forever(state.clone()));
-        let app = api::router(state.clone());
+        let app = api::router(state.clone()).merge(panel::router());
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let serve = axum::serve(
             self.listener,
@@ -184,8 +188,8 @@ fn prepare_dir(dir: &std::path::Path) -> Result<PathBuf, ServerError> {
 
 /// Applies the retention setting now and every ten minutes.
 async fn prune_forever(state: AppState) {
-    let retention = state.settings.retention();
     loop {
+        let retention = state.settings.get().retention();
         let cutoff = time::now_ms().saturating_sub(retention.as_millis() as u64);
         match state.db(move |s| s.prune(cutoff)).await {
             Ok(counts) if counts.seconds + counts.events > 0 => {

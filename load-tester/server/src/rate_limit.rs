@@ -18,10 +18,8 @@ use crate::session::lock;
 const MAX_CLIENTS: usize = 10_000;
 
 /// Token buckets by client address.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
@@ -32,38 +30,30 @@ struct Bucket {
 }
 
 impl RateLimiter {
-    /// `per_second` requests per second per client, bursts of twice that; 0 turns it off.
-    pub fn new(per_second: u32) -> RateLimiter {
-        RateLimiter {
-            per_second: f64::from(per_second),
-            burst: f64::from(per_second) * 2.0,
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one request's token; `Err(seconds to wait)` when there is none.
-    pub fn take(&self, client: IpAddr, now: Instant) -> Result<(), f64> {
-        if self.per_second <= 0.0 {
+    /// Takes one request's token at `per_second` requests per second per client (bursts of
+    /// twice that; 0 turns the limit off); `Err(seconds to wait)` when there is none.
+    pub fn take(&self, client: IpAddr, now: Instant, per_second: u32) -> Result<(), f64> {
+        if per_second == 0 {
             return Ok(());
         }
+        let rate = f64::from(per_second);
+        let burst = rate * 2.0;
         let mut buckets = lock(&self.buckets);
         if buckets.len() >= MAX_CLIENTS {
-            let burst = self.burst;
-            let rate = self.per_second;
             buckets.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < burst);
         }
         let bucket = buckets.entry(client).or_insert(Bucket {
-            tokens: self.burst,
+            tokens: burst,
             at: now,
         });
-        let refill = now.duration_since(bucket.at).as_secs_f64() * self.per_second;
-        bucket.tokens = (bucket.tokens + refill).min(self.burst);
+        let refill = now.duration_since(bucket.at).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refill).min(burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err((1.0 - bucket.tokens) / self.per_second)
+            Err((1.0 - bucket.tokens) / rate)
         }
     }
 }
@@ -75,7 +65,8 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    match app.limiter.take(client.ip(), Instant::now()) {
+    let per_second = app.settings.get().rate_limit;
+    match app.limiter.take(client.ip(), Instant::now(), per_second) {
         Ok(()) => next.run(request).await,
         Err(wait_s) => {
             let retry = wait_s.ceil().max(1.0) as u64;
@@ -84,11 +75,13 @@ pub async fn limit(
                 "rate_limited",
                 format!(
                     "more than {} requests/s from {}; retry in {retry} s (setting `rate_limit`)",
-                    app.settings.rate_limit,
+                    per_second,
                     client.ip()
                 ),
             )
-            .with_details(serde_json::json!({ "limit_per_second": app.settings.rate_limit, "retry_after_s": retry }))
+            .with_details(
+                serde_json::json!({ "limit_per_second": per_second, "retry_after_s": retry }),
+            )
             .into_response();
             if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
@@ -105,16 +98,23 @@ mod tests {
 
     #[test]
     fn a_burst_then_the_rate() {
-        let limiter = RateLimiter::new(10);
+        let limiter = RateLimiter::default();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let other: IpAddr = "127.0.0.2".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..20 {
-            assert!(limiter.take(ip, t0).is_ok());
+            assert!(limiter.take(ip, t0, 10).is_ok());
         }
-        assert!(limiter.take(ip, t0).is_err());
-        assert!(limiter.take(other, t0).is_ok(), "buckets are per client");
-        assert!(limiter.take(ip, t0 + Duration::from_millis(150)).is_ok());
-        assert!(RateLimiter::new(0).take(ip, t0).is_ok());
+        assert!(limiter.take(ip, t0, 10).is_err());
+        assert!(
+            limiter.take(other, t0, 10).is_ok(),
+            "buckets are per client"
+        );
+        assert!(
+            limiter
+                .take(ip, t0 + Duration::from_millis(150), 10)
+                .is_ok()
+        );
+        assert!(RateLimiter::default().take(ip, t0, 0).is_ok());
     }
 }

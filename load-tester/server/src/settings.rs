@@ -174,30 +174,37 @@ impl Settings {
     }
 
     fn check(&self, figment: &Figment) -> Result<(), SettingsError> {
-        let bad = |key: &str, message: String| SettingsError {
-            key: key.to_string(),
-            source_name: source_of(figment, key),
-            message,
-        };
+        match self.problem() {
+            None => Ok(()),
+            Some((key, message)) => Err(SettingsError {
+                key: key.to_string(),
+                source_name: source_of(figment, key),
+                message,
+            }),
+        }
+    }
+
+    /// The first setting that is out of range, with what is wrong with it.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
         for (key, value) in [
             ("retention", &self.retention),
             ("stop_timeout", &self.stop_timeout),
         ] {
             if let Err(e) = lt_scenario::parse_duration(value) {
-                return Err(bad(key, e.to_string()));
+                return Some((key, e.to_string()));
             }
         }
         if self.max_users_per_session == 0 {
-            return Err(bad(
+            return Some((
                 "max_users_per_session",
                 "must be at least 1, got `0`".into(),
             ));
         }
         if self.max_sessions == 0 {
-            return Err(bad("max_sessions", "must be at least 1, got `0`".into()));
+            return Some(("max_sessions", "must be at least 1, got `0`".into()));
         }
         if !(self.max_arrival_rate.is_finite() && self.max_arrival_rate > 0.0) {
-            return Err(bad(
+            return Some((
                 "max_arrival_rate",
                 format!("must be a number above 0, got `{}`", self.max_arrival_rate),
             ));
@@ -205,20 +212,20 @@ impl Settings {
         if let Some(token) = &self.api_token
             && token.trim().len() < 16
         {
-            return Err(bad(
+            return Some((
                 "api_token",
                 "must be at least 16 characters (the value is not shown)".into(),
             ));
         }
         for entry in &self.allowed_targets {
             if entry.trim().is_empty() || entry.contains('/') {
-                return Err(bad(
+                return Some((
                     "allowed_targets",
                     format!("`{entry}` is not a host or host:port"),
                 ));
             }
         }
-        Ok(())
+        None
     }
 }
 

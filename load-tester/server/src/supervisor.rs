@@ -21,9 +21,9 @@ use tokio::net::UnixStream;
 use tokio::process::Child;
 
 use crate::hub::{Hub, Kind};
+use crate::live_settings::LiveSettings;
 use crate::process::{is_worker_alive, kill_group, wait_gone};
 use crate::session::{LiveSession, Status, TaskEnds, lock};
-use crate::settings::Settings;
 use crate::time::now_ms;
 
 /// How long a new worker has to open its socket.
@@ -55,7 +55,7 @@ pub enum StartError {
 /// The sessions this server runs.
 #[derive(Debug)]
 pub struct Supervisor {
-    settings: Arc<Settings>,
+    settings: Arc<LiveSettings>,
     store: Store,
     hub: Arc<Hub>,
     exe: PathBuf,
@@ -65,7 +65,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub fn new(
-        settings: Arc<Settings>,
+        settings: Arc<LiveSettings>,
         store: Store,
         hub: Arc<Hub>,
         exe: PathBuf,
@@ -112,10 +112,10 @@ impl Supervisor {
         let (session, ends) = {
             let mut sessions = lock(&self.sessions);
             let running = sessions.len();
-            if running >= self.settings.max_sessions as usize {
+            if running >= self.settings.get().max_sessions as usize {
                 return Err(StartError::TooMany {
                     running,
-                    cap: self.settings.max_sessions,
+                    cap: self.settings.get().max_sessions,
                 });
             }
             let (session, ends) =
@@ -188,7 +188,7 @@ impl Supervisor {
             .arg("--out")
             .arg(dir)
             .arg("--orphan-after")
-            .arg(self.settings.orphan_after_s.to_string())
+            .arg(self.settings.get().orphan_after_s.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
@@ -272,7 +272,7 @@ impl Supervisor {
         for s in &sessions {
             self.stop(s, "server shutdown");
         }
-        let limit = self.settings.stop_timeout() + Duration::from_secs(2);
+        let limit = self.settings.get().stop_timeout() + Duration::from_secs(2);
         for s in &sessions {
             if tokio::time::timeout(limit, s.wait_ended()).await.is_err() {
                 kill_group(s.pid());
@@ -337,7 +337,7 @@ impl Supervisor {
         let mut report: Option<Report> = None;
         let mut exit: Option<std::process::ExitStatus> = None;
         let mut killed_after_stop = false;
-        let stop_timeout = self.settings.stop_timeout();
+        let stop_timeout = self.settings.get().stop_timeout();
         let mut stop_deadline: Option<tokio::time::Instant> = None;
         match link {
             Ok(stream) => {
@@ -450,7 +450,7 @@ impl Supervisor {
             let how = if killed_after_stop {
                 format!(
                     "; the worker was killed after {}",
-                    self.settings.stop_timeout
+                    self.settings.get().stop_timeout
                 )
             } else {
                 String::new()

@@ -7,6 +7,7 @@ mod metrics;
 mod openapi;
 mod scenarios;
 mod sessions;
+mod settings;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,8 +21,8 @@ use crate::allow_list::AllowList;
 use crate::auth::Token;
 use crate::error::ApiError;
 use crate::hub::Hub;
+use crate::live_settings::LiveSettings;
 use crate::rate_limit::RateLimiter;
-use crate::settings::Settings;
 use crate::supervisor::Supervisor;
 
 pub use openapi::document as openapi_document;
@@ -32,7 +33,7 @@ pub struct AppState(Arc<Shared>);
 
 #[derive(Debug)]
 pub struct Shared {
-    pub settings: Arc<Settings>,
+    pub settings: Arc<LiveSettings>,
     pub store: Store,
     pub hub: Arc<Hub>,
     pub supervisor: Arc<Supervisor>,
@@ -73,7 +74,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/health", get(sessions::health))
         .route("/api/openapi.json", get(openapi::serve))
-        .route("/api/settings", get(sessions::settings))
+        .route(
+            "/api/settings",
+            get(settings::current).patch(settings::change),
+        )
+        .route("/api/token", get(settings::token))
         .route("/api/scenarios", get(scenarios::list))
         .route("/api/scenarios/validate", post(scenarios::validate))
         .route("/api/sessions", get(sessions::list).post(sessions::start))

@@ -74,10 +74,24 @@ pub fn document() -> Value {
         "paths": {
             "/api/health": { "get": op("Liveness and version", false, None, "200") },
             "/api/openapi.json": { "get": op("This document", false, None, "200") },
-            "/api/settings": { "get": op("Settings in force (token never shown)", false, None, "200") },
+            "/api/settings": {
+                "get": op("Settings in force (token never shown) and which can change", false, None, "200"),
+                "patch": op("Change caps, timeouts, rate limit or retention until the server stops", true, json_body(json!({
+                    "type": "object", "additionalProperties": false,
+                    "properties": {
+                        "max_users_per_session": { "type": "integer", "minimum": 1 },
+                        "max_sessions": { "type": "integer", "minimum": 1 },
+                        "max_arrival_rate": { "type": "number", "exclusiveMinimum": 0 },
+                        "retention": { "type": "string" },
+                        "stop_timeout": { "type": "string" },
+                        "rate_limit": { "type": "integer", "minimum": 0 }
+                    }
+                })), "200")
+            },
+            "/api/token": { "get": op("Check a bearer token: 200 with the caller's name, or 401", true, None, "200") },
             "/api/scenarios": { "get": op("Scenario files in the scenarios folder", false, None, "200") },
             "/api/scenarios/validate": { "post": op(
-                "Validate scenario YAML; 422 with positioned diagnostics", true,
+                "Validate scenario YAML (changes nothing, so a read); 422 with positioned diagnostics", false,
                 Some(json!({ "text/yaml": { "schema": { "type": "string" } } })), "200") },
             "/api/sessions": {
                 "get": {

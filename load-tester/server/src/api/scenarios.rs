@@ -14,7 +14,7 @@ pub const INLINE_SOURCE: &str = "<api>";
 
 /// `GET /api/scenarios`: every `.yaml`/`.yml` file, with its summary or its problem count.
 pub async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
-    let dir = app.settings.scenarios_dir.clone();
+    let dir = app.settings.get().scenarios_dir.clone();
     let entries = tokio::task::spawn_blocking(move || read_dir(&dir))
         .await
         .map_err(|e| ApiError::internal("listing scenarios", e))??;

@@ -30,16 +30,6 @@ pub async fn health(State(app): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// `GET /api/settings`: the settings in force (the token never shown).
-pub async fn settings(State(app): State<AppState>) -> Json<Value> {
-    let mut settings = serde_json::to_value(&*app.settings).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut settings {
-        map.remove("api_token");
-        map.insert("allowed_targets".into(), json!(app.allow.entries()));
-    }
-    Json(settings)
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
@@ -59,7 +49,7 @@ pub async fn start(
 ) -> ApiResult<impl IntoResponse> {
     let body: StartBody = json_body(&body)?;
     let (source, yaml) = match (&body.scenario, &body.scenario_yaml) {
-        (Some(name), None) => scenarios::find(&app.settings.scenarios_dir, name)?,
+        (Some(name), None) => scenarios::find(&app.settings.get().scenarios_dir, name)?,
         (None, Some(yaml)) => (scenarios::INLINE_SOURCE.to_string(), yaml.clone()),
         _ => {
             return Err(ApiError::invalid(
@@ -71,7 +61,7 @@ pub async fn start(
     let scenario = lt_scenario::parse_with_overrides(&source, &yaml, &body.overrides)
         .map_err(|d| ApiError::diagnostics(&d))?;
     app.allow.check(&scenario.target)?;
-    let caps = &app.settings;
+    let caps = app.settings.get();
     if scenario.load.max_users > caps.max_users_per_session {
         return Err(ApiError::cap(
             "max_users_per_session",
@@ -257,7 +247,7 @@ pub async fn stop(
     Ok((
         StatusCode::ACCEPTED,
         Json(
-            json!({ "id": id, "status": session.status().as_str(), "stop_timeout": app.settings.stop_timeout }),
+            json!({ "id": id, "status": session.status().as_str(), "stop_timeout": app.settings.get().stop_timeout }),
         ),
     ))
 }
@@ -385,12 +375,13 @@ fn check_change(
     let mut problems: Vec<String> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     let mut commands = Vec::new();
+    let caps = app.settings.get();
     if let Some(users) = body.users {
-        let limit = session.max_users.min(app.settings.max_users_per_session);
+        let limit = session.max_users.min(caps.max_users_per_session);
         if users == 0 || users > limit {
             problems.push(format!(
                 "users: {users} is not allowed; this session takes 1 to {limit} (its scenario's `load.max_users` is {}, the server's max_users_per_session {})",
-                session.max_users, app.settings.max_users_per_session
+                session.max_users, caps.max_users_per_session
             ));
         } else {
             commands.push(("users", Command::SetUsers { users }));
@@ -445,12 +436,8 @@ fn check_change(
             Some(r) if !(r.is_finite() && r > 0.0) => problems.push(format!(
                 "arrival_rate: must be a number above 0 (or null for the closed model), got `{r}`"
             )),
-            Some(r) if r > app.settings.max_arrival_rate => {
-                return Err(ApiError::cap(
-                    "max_arrival_rate",
-                    app.settings.max_arrival_rate,
-                    r,
-                ));
+            Some(r) if r > caps.max_arrival_rate => {
+                return Err(ApiError::cap("max_arrival_rate", caps.max_arrival_rate, r));
             }
             _ => commands.push(("arrival_rate", Command::SetArrivalRate { rate })),
         }

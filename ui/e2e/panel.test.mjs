@@ -1,0 +1,217 @@
+// The panel end to end in real headless Chromium, against a real `load-tester serve` with its
+// bundled targets: token, new session, live KPIs and charts, live weight and users changes,
+// stop, emergency stop of two sessions, history, a past session, compare, settings, and SSE
+// reconnecting after the server is killed and restarted. Screenshots of every page go to
+// ui/e2e-output/ (or $E2E_OUTPUT). What it needs: see lab.mjs.
+
+import assert from "node:assert/strict";
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+import { Lab, TOKEN } from "./lab.mjs";
+
+const OUT = process.env.E2E_OUTPUT ?? join(import.meta.dirname, "..", "e2e-output");
+
+let lab;
+let page;
+
+const base = () => lab.url;
+const api = (...args) => lab.api(...args);
+
+async function shot(name) {
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+/** Waits until `read()` satisfies `ok`, polling; fails with the last value seen. */
+async function until(what, read, ok, limitMs = 30_000) {
+  const end = Date.now() + limitMs;
+  let last;
+  while (Date.now() < end) {
+    last = await read();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail(`${what}: still ${JSON.stringify(last)} after ${limitMs} ms`);
+}
+
+const text = (selector) => page.locator(selector).first().innerText();
+const number = (s) => Number(String(s).replace(/[^0-9.]/g, ""));
+
+before(async () => {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  lab = await Lab.create();
+  await lab.startServer();
+  const browser = await lab.browser();
+  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+});
+
+after(async () => {
+  await lab?.close();
+});
+
+test("the panel drives a session from the token to the compare view", { timeout: 600_000 }, async (t) => {
+  let first;
+
+  await t.test("asks for the token, refuses a wrong one, keeps a right one", async () => {
+    await page.goto(`${base()}/`);
+    await page.locator("#token-dialog").waitFor();
+    await page.fill("#token-input", "not-the-token-at-all");
+    await page.click("#token-save");
+    await until("the refusal", () => text("#token-error"), (s) => /not accepted/.test(s));
+    await shot("01-token-refused");
+    await page.fill("#token-input", TOKEN);
+    await page.click("#token-save");
+    await page.locator("#token-dialog").waitFor({ state: "detached" });
+    assert.ok(!page.url().includes(TOKEN), "the token never goes into the URL");
+    assert.match(await text("#token-button"), /Token ✓/);
+    await shot("02-overview-empty");
+  });
+
+  await t.test("new session: inline diagnostics at the right line, then a start with overrides", async () => {
+    await page.click('a.nav-link[href="#/new"]');
+    await page.locator("#scenario-select option[value='panel.yaml']").waitFor({ state: "attached" });
+    await page.selectOption("#scenario-select", "panel.yaml");
+    await until("the validation", () => text("#diagnostics"), (s) => /Valid/.test(s));
+    const good = await page.inputValue("#yaml");
+    await page.fill("#yaml", good.replace("users: 4", "users: -3"));
+    await until("the diagnostic", () => text("#diagnostics"), (s) => /line 5, column 10/.test(s) && /load\.users/.test(s));
+    assert.match(await text(".gutter .gl.bad"), /⚠ 5/);
+    await shot("03-new-session-diagnostics");
+    await page.fill("#yaml", good);
+    await until("the validation", () => text("#diagnostics"), (s) => /Valid/.test(s));
+    await page.fill("#o-users", "3");
+    await page.fill("#o-duration", "5m");
+    await page.fill("#w-errors", "1");
+    await shot("04-new-session");
+    await page.click("#start");
+    await page.waitForURL(/#\/sessions\//);
+    first = page.url().split("#/sessions/")[1];
+  });
+
+  await t.test("live session: KPIs and charts move", async () => {
+    await until("requests/s", () => text("#kpi-rps"), (s) => number(s) > 0);
+    await until("users", () => text("#kpi-users"), (s) => /^3 \/ 3$/.test(s.trim()));
+    const before = number(await text("#kpi-requests"));
+    const chartBefore = await page.locator(".chart canvas").first().screenshot();
+    await page.waitForTimeout(2500);
+    const afterRequests = number(await text("#kpi-requests"));
+    assert.ok(afterRequests > before, `requests ${before} → ${afterRequests}`);
+    const chartAfter = await page.locator(".chart canvas").first().screenshot();
+    assert.ok(!chartBefore.equals(chartAfter), "the chart was redrawn with new seconds");
+    await until("the error log", () => page.locator("#error-log li").count(), (n) => n > 0);
+    await until("grouped errors with trace ids", () => page.locator("#error-groups .trace").count(), (n) => n > 0, 15_000);
+    await shot("05-live-session");
+  });
+
+  await t.test("a weight applied live changes the endpoint's share", async () => {
+    const share = () => text('tr[data-endpoint="products"] td[data-k="share"]');
+    await until("products has traffic", share, (s) => number(s) > 10);
+    await page.fill("#weight-products", "0");
+    await page.press("#weight-products", "Enter");
+    await until("products' share falls to 0", share, (s) => s.trim() === "0 %", 30_000);
+    const other = number(await text('tr[data-endpoint="product"] td[data-k="share"]'));
+    assert.ok(other > 50, `product now takes the traffic: ${other} %`);
+  });
+
+  await t.test("users change live", async () => {
+    await page.fill("#users-input", "5");
+    await page.click("#users-apply");
+    await until("users", () => text("#kpi-users"), (s) => /^5 \/ 5$/.test(s.trim()));
+    await shot("06-live-session-changed");
+  });
+
+  await t.test("stop ends the session with its reason and reports", async () => {
+    await page.click("#stop");
+    await until("the end", () => text("#end-reason"), (s) => /stopped/.test(s), 30_000);
+    assert.equal(await page.locator("#reports a").count(), 3);
+    await shot("07-session-stopped");
+  });
+
+  await t.test("emergency stop from the page kills two sessions and says so", async () => {
+    for (let i = 0; i < 2; i++) await api("POST", "/api/sessions", { scenario: "panel", overrides: { users: 2 } });
+    await page.click('a.nav-link[href="#/"]');
+    await until("two running rows", () => page.locator("#running-rows tr").count(), (n) => n === 2);
+    await until("live figures", () => text('#running-rows td[data-k="rps"]'), (s) => number(s) > 0);
+    await shot("08-overview-running");
+    await page.click("#emergency-stop");
+    await page.locator("#emergency-dialog").waitFor();
+    assert.match(await text("#emergency-confirm"), /all 2 running sessions/);
+    await shot("09-emergency-confirm");
+    await page.click("#emergency-confirm");
+    await until("the result", () => text("#emergency-result"), (s) => /2 sessions killed/.test(s));
+    const running = await api("GET", "/api/sessions?status=starting,running,stopping");
+    assert.equal(running.sessions.length, 0);
+    await until("no running rows", () => page.locator("#running-rows tr").count(), (n) => n === 0);
+    await shot("10-emergency-stopped");
+  });
+
+  await t.test("history filters, opens a past session, compares two", async () => {
+    await page.click('a.nav-link[href="#/history"]');
+    await until("three sessions", () => page.locator("#history-rows tr[data-session]").count(), (n) => n === 3);
+    await page.selectOption("#filter-status", "aborted");
+    await until("two aborted", () => page.locator("#history-rows tr[data-session]").count(), (n) => n === 2);
+    await page.selectOption("#filter-status", "");
+    await until("three sessions", () => page.locator("#history-rows tr[data-session]").count(), (n) => n === 3);
+    await shot("11-history");
+    await page.click(`#history-rows a[href="#/sessions/${first}"]`);
+    await until("stored figures", () => text("#kpi-requests"), (s) => number(s) > 0);
+    await until("endpoint rows from the report", () => text('tr[data-endpoint="product"] td[data-k="requests"]'), (s) => number(s) > 0);
+    await shot("12-past-session");
+    await page.goBack();
+    await page.locator("#history-rows input.pick").first().waitFor();
+    const boxes = page.locator("#history-rows input.pick");
+    await boxes.nth(0).check();
+    await boxes.nth(2).check();
+    await page.click("#compare");
+    await page.locator("#compare-table").waitFor();
+    assert.ok((await page.locator("#compare-table tbody tr").count()) >= 5);
+    assert.match(await text("#compare-table"), /better|worse|same/);
+    await shot("13-compare");
+  });
+
+  await t.test("settings change at runtime and show in the history and audit", async () => {
+    await page.click('a.nav-link[href="#/settings"]');
+    await page.locator("#setting-max_sessions").waitFor();
+    await page.fill("#setting-stop_timeout", "soon");
+    await page.click("#settings-save");
+    await until("the refusal", () => text("#settings-error"), (s) => /stop_timeout/.test(s) && /soon/.test(s));
+    await page.fill("#setting-stop_timeout", "5s");
+    await page.fill("#setting-max_sessions", "12");
+    await page.click("#settings-save");
+    await until("the history", () => text("#config-history"), (s) => /setting:max_sessions/.test(s));
+    assert.match(await text("#audit-rows"), /PATCH \/api\/settings/);
+    assert.match(await text("#audit-rows"), /web panel/);
+    await shot("14-settings");
+  });
+
+  await t.test("SSE reconnects by itself after the server restarts, and says so meanwhile", async () => {
+    const s = await api("POST", "/api/sessions", { scenario: "panel", overrides: { users: 2 } });
+    await page.goto(`${base()}/#/sessions/${s.id}`);
+    await until("live figures", () => text("#kpi-rps"), (v) => number(v) > 0);
+    lab.server.kill("SIGKILL");
+    await page.locator("#disconnected").waitFor({ state: "visible", timeout: 15_000 });
+    assert.match(await text("#disconnected"), /Disconnected/);
+    assert.match(await text("#connection"), /disconnected/);
+    await shot("15-disconnected");
+    await lab.startServer();
+    await page.locator("#disconnected").waitFor({ state: "hidden", timeout: 30_000 });
+    const before = number(await text("#kpi-requests"));
+    await until("ticks again", () => text("#kpi-requests"), (v) => number(v) > before, 15_000);
+    assert.match(await text("#connection"), /live/);
+    await shot("16-reconnected");
+    await api("POST", "/api/emergency-stop");
+  });
+
+  await t.test("usable on a phone", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base()}/#/`);
+    await page.locator("#emergency-stop").waitFor();
+    const box = await page.locator("#emergency-stop").boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the emergency stop is on screen: ${JSON.stringify(box)}`);
+    await shot("17-phone-overview");
+  });
+});

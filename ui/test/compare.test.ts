@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { diff, diffEndpoints, figuresOf } from "../src/compare";
+import type { Report } from "../src/types";
+
+const latency = (p95: number) => ({ p50: p95 / 2, p90: p95 * 0.9, p95, p99: p95 * 2, max: p95 * 3, avg: p95 / 2 });
+const failures = { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0 };
+
+function report(rps: number, p95: number, failed: number, endpoints: [string, number][]): Report {
+  return {
+    scenario: "s",
+    target: "http://127.0.0.1:1",
+    started_at_ms: 0,
+    duration_s: 60,
+    end_reason: { kind: "completed" },
+    requests: rps * 60,
+    failures: failed,
+    short_circuited: 0,
+    rps,
+    error_rate: failed / (rps * 60),
+    latency_ms: latency(p95),
+    max_users: 10,
+    endpoints: endpoints.map(([name, p]) => ({ name, method: "GET", requests: 100, failures: 0, failures_by_class: failures, short_circuited: 0, rps: 1, latency_ms: latency(p) })),
+    thresholds: [],
+  };
+}
+
+test("higher throughput is better, higher latency and error rate worse", () => {
+  const rows = diff(figuresOf(report(100, 50, 6, [])), figuresOf(report(120, 80, 60, [])));
+  const by = Object.fromEntries(rows.map((r) => [r.key, r]));
+  assert.equal(by.rps.verdict, "better");
+  assert.equal(by.rps.delta, 20);
+  assert.equal(by.rps.relative, 0.2);
+  assert.equal(by.p95.verdict, "worse");
+  assert.equal(by.error_rate.verdict, "worse");
+  assert.equal(by.duration_s.verdict, "same");
+});
+
+test("changes within the noise are the same", () => {
+  const rows = diff(figuresOf(report(100, 50, 0, [])), figuresOf(report(103, 51, 0, [])));
+  for (const r of rows) assert.equal(r.verdict, "same", r.key);
+});
+
+test("a figure missing on one side has no change, and a zero base has no ratio", () => {
+  const rows = diff({ rps: 0, p95: 10 }, { rps: 5 });
+  const by = Object.fromEntries(rows.map((r) => [r.key, r]));
+  assert.equal(by.rps.relative, null);
+  assert.equal(by.rps.verdict, "better");
+  assert.equal(by.p95.b, null);
+  assert.equal(by.p95.delta, null);
+  assert.equal(by.p95.verdict, "missing");
+});
+
+test("endpoints are matched by name, including ones only one side has", () => {
+  const out = diffEndpoints(report(1, 1, 0, [["a", 10], ["b", 10]]), report(1, 1, 0, [["b", 30], ["c", 5]]));
+  assert.deepEqual(
+    out.map((e) => e.name),
+    ["a", "b", "c"],
+  );
+  const b = Object.fromEntries(out[1].rows.map((r) => [r.key, r]));
+  assert.equal(b.p95.verdict, "worse");
+  const a = Object.fromEntries(out[0].rows.map((r) => [r.key, r]));
+  assert.equal(a.p95.b, null);
+});
