@@ -112,11 +112,9 @@ impl Supervisor {
         let (session, ends) = {
             let mut sessions = lock(&self.sessions);
             let running = sessions.len();
-            if running >= self.settings.get().max_sessions as usize {
-                return Err(StartError::TooMany {
-                    running,
-                    cap: self.settings.get().max_sessions,
-                });
+            let cap = self.settings.get().max_sessions;
+            if running >= cap as usize {
+                return Err(StartError::TooMany { running, cap });
             }
             let (session, ends) =
                 LiveSession::new(id.clone(), 0, dir.clone(), &config, Status::Starting);
