@@ -2,8 +2,9 @@
 """Control-plane figures of `load-tester serve`, measured against a target in this process.
 
 Prints: control API p50/p99 (GET /api/sessions, PATCH) with N sessions running, SSE tick delay
-after the second each tick describes, emergency-stop latency and time to target silence (also
-while the target hangs on every request), and the server's RSS over the run.
+after the second each tick describes, the store's write transactions per session per second,
+emergency-stop latency and time to target silence (also while the target hangs on every
+request), graceful-stop time, and the server's RSS over the run.
 
     python3 tests/bench/control_plane.py --bin target/release/load-tester [--sessions 10]
 
@@ -15,7 +16,7 @@ import asyncio
 import http.client
 import json
 import os
-import statistics
+import socket
 import subprocess
 import tempfile
 import threading
@@ -112,6 +113,40 @@ def start_sessions(port, target, n, users):
     raise SystemExit("sessions did not all start")
 
 
+def metric(port, name):
+    """A counter from /metrics (0 when absent)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def graceful(port, target, sid):
+    """Time from POST stop to the session's end, and the last request at the target after the call."""
+    started = time.monotonic()
+    status, body, _ = call(port, "POST", f"/api/sessions/{sid}/stop")
+    assert status == 202, body
+    returned = time.monotonic()
+    while time.monotonic() - started < 60:
+        _, body, _ = call(port, "GET", f"/api/sessions/{sid}")
+        if body["status"] not in ("starting", "running", "stopping"):
+            break
+        time.sleep(0.02)
+    ended = time.monotonic()
+    last = max(target.arrivals) if target.arrivals else returned
+    return body["status"], (ended - started) * 1000, (last - returned) * 1000
+
+
 def emergency(port, target):
     _, body, took = call(port, "POST", "/api/emergency-stop")
     returned = time.monotonic()
@@ -148,8 +183,9 @@ def main():
     parser.add_argument("--bin", default="target/release/load-tester")
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--users", type=int, default=5)
-    parser.add_argument("--port", type=int, default=18090)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     args = parser.parse_args()
+    args.port = args.port or free_port()
     target = Target()
     data = tempfile.mkdtemp()
     env = dict(os.environ, LT_API_TOKEN=TOKEN, LT_RATE_LIMIT="0", LT_LOG="warn")
@@ -175,7 +211,11 @@ def main():
             status, body, took = call(args.port, "PATCH", f"/api/sessions/{ids[i % len(ids)]}", {"users": users})
             assert status == 200, body
             patches.append(took)
+        writes_before = metric(args.port, "lt_store_write_transactions_total")
+        window_started = time.monotonic()
         delays = sse_delays(args.port, 10)
+        writes = metric(args.port, "lt_store_write_transactions_total") - writes_before
+        writes_per_session_s = writes / (time.monotonic() - window_started) / args.sessions
         rss.append(rss_kb(server.pid))
         stopped, took, silence = emergency(args.port, target)
 
@@ -184,6 +224,11 @@ def main():
         time.sleep(3)
         stopped_h, took_h, silence_h = emergency(args.port, target)
         rss.append(rss_kb(server.pid))
+
+        target.hang = False
+        (sid,) = start_sessions(args.port, target, 1, args.users)
+        time.sleep(2)
+        end_status, graceful_ms, graceful_silence = graceful(args.port, target, sid)
 
         print(f"| figure ({args.sessions} sessions x {args.users} users) | value |")
         print("|---|---|")
@@ -194,6 +239,9 @@ def main():
         print(f"| emergency stop: call took / last request at target after return ({stopped} sessions) | "
               f"{took:.1f} ms / {silence:.1f} ms |")
         print(f"| same, target hanging on every request ({stopped_h} sessions) | {took_h:.1f} ms / {silence_h:.1f} ms |")
+        print(f"| store write transactions per session per second (10 s window) | {writes_per_session_s:.2f} |")
+        print(f"| graceful stop of 1 session: call to `{end_status}` / last request at target after the call | "
+              f"{graceful_ms:.0f} ms / {graceful_silence:.1f} ms |")
         print(f"| server RSS: idle / sessions started / after 10 s of SSE / end | {' / '.join(f'{r / 1024:.1f}' for r in rss)} MiB |")
     finally:
         server.terminate()
