@@ -73,6 +73,7 @@ function render(root: HTMLElement, session: Session): () => void {
   const endpointRows = h("tbody", { id: "endpoint-rows" });
   const errorGroups = h("tbody", { id: "error-groups" });
   const errorLog = h("ol", { class: "error-log", id: "error-log", "aria-live": "off" });
+  const errorsNote = h("p", { class: "muted small", id: "errors-note" });
   const endpoints = new Map<string, EndpointRow>();
   const shares = new ShareWindow(10);
   const config = session.config ?? {};
@@ -132,6 +133,7 @@ function render(root: HTMLElement, session: Session): () => void {
       "section",
       { "aria-labelledby": "errors-title" },
       h("h2", { id: "errors-title" }, "Errors"),
+      errorsNote,
       h(
         "div",
         { class: "table-wrap" },
@@ -312,7 +314,11 @@ function render(root: HTMLElement, session: Session): () => void {
   };
 
   const loadErrors = async () => {
-    const { errors } = await get<{ errors: ErrorGroup[] }>(`/api/sessions/${session.id}/errors`);
+    const { errors, counts } = await get<{ errors: ErrorGroup[]; counts: "exact" | "sampled" }>(`/api/sessions/${session.id}/errors`);
+    errorsNote.textContent =
+      counts === "exact"
+        ? "Counts are the report's exact figures."
+        : "Counts come from sampled error events (at most 20 a second) until the session's report is written; the failure totals above are exact.";
     fill(
       errorGroups,
       errors.length

@@ -32,12 +32,34 @@ pub async fn stats(
     Ok(Json(json!({ "id": id, "seconds": seconds })))
 }
 
-/// `GET /api/sessions/{id}/errors`: failures grouped, with sample trace ids.
+/// `GET /api/sessions/{id}/errors`: failures grouped, with sample trace ids. While a session
+/// runs, counts come from the sampled error events (at most 20 a second); once its report
+/// exists, a group's count is the report's exact one (`counts` says which).
 pub async fn errors(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    load(&app, &id).await?;
+    let row = load(&app, &id).await?;
     let key = id.clone();
-    let groups = app.db(move |s| s.errors(&key)).await?;
-    Ok(Json(json!({ "id": id, "errors": groups })))
+    let mut groups = app.db(move |s| s.errors(&key)).await?;
+    let counts = match &row.summary {
+        Some(report) => {
+            for group in &mut groups {
+                let exact = report.errors.iter().find(|e| {
+                    e.endpoint == group.endpoint
+                        && group.class.as_deref() == Some(e.class.as_str())
+                        && e.status == group.status
+                        && e.message == group.message
+                });
+                if let Some(exact) = exact {
+                    group.count = exact.count;
+                }
+            }
+            groups.sort_by(|a, b| b.count.cmp(&a.count));
+            "exact"
+        }
+        None => "sampled",
+    };
+    Ok(Json(
+        json!({ "id": id, "counts": counts, "errors": groups }),
+    ))
 }
 
 /// `GET /api/sessions/{id}/report`: Goose's HTML report.
