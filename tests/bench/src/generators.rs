@@ -278,7 +278,7 @@ pub fn measure(
 }
 
 /// The last lines of a log, to explain a failure.
-fn log_tail(log: &Path) -> String {
+pub fn log_tail(log: &Path) -> String {
     match std::fs::read_to_string(log) {
         Ok(text) if !text.trim().is_empty() => {
             let lines: Vec<&str> = text.lines().collect();

@@ -1,16 +1,28 @@
 //! `lt-bench`: benchmarks that print figures about the load tester, never assert them.
 //!
-//! `lt-bench throughput` measures the throughput ceiling of `load-tester run` against a trivial
-//! target, next to `wrk` and a bare Goose program at the same concurrency on the same machine.
-//! The hidden subcommands `target` and `goose-bare` are the processes it starts itself.
+//! `throughput` measures the throughput ceiling of `load-tester run` against a trivial target,
+//! next to `wrk` and a bare Goose program; `memory` the memory per virtual user; `soak` the
+//! memory over a long run; `accuracy` the arrival rate and reported latency against what the
+//! target saw; `control` the control plane (through `control_plane.py`); `all` every one of
+//! them as one document. The hidden subcommands `target` and `goose-bare` are the processes it
+//! starts itself.
 
+mod accuracy;
+mod all;
+mod control;
 mod generators;
 mod goose_bare;
+mod lt_run;
 mod machine;
+mod memory;
 mod os;
+mod service;
+mod soak;
 mod table;
 mod target;
+mod targets;
 mod throughput;
+mod wrk;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -27,7 +39,17 @@ struct Cli {
 enum BenchCommand {
     /// Requests per second at a trivial target: wrk, bare Goose and load-tester, interleaved.
     Throughput(throughput::ThroughputArgs),
-    /// The trivial target (started by `throughput`): prints its port, counts `GET /`.
+    /// Memory per user at 1, 1,000 and 10,000 users, and the time to the first request.
+    Memory(memory::MemoryArgs),
+    /// Memory over a long run at moderate load: samples and slope after warm-up.
+    Soak(soak::SoakArgs),
+    /// Achieved arrival rate vs asked, and reported latency vs the target's service time.
+    Accuracy(accuracy::AccuracyArgs),
+    /// Control-plane figures from tests/bench/control_plane.py with 1 and 10 sessions.
+    Control(control::ControlArgs),
+    /// Every benchmark as one markdown document, with the figures against the promises.
+    All(all::AllArgs),
+    /// The trivial target (started by the benchmarks): prints its port, counts `GET /`.
     #[command(hide = true)]
     Target {
         /// Port on 127.0.0.1; 0 picks a free one.
@@ -42,6 +64,11 @@ enum BenchCommand {
 fn main() -> Result<()> {
     match Cli::parse().command {
         BenchCommand::Throughput(args) => throughput::run(&args),
+        BenchCommand::Memory(args) => memory::run(&args),
+        BenchCommand::Soak(args) => soak::run(&args),
+        BenchCommand::Accuracy(args) => accuracy::run(&args),
+        BenchCommand::Control(args) => control::run(&args),
+        BenchCommand::All(args) => all::run(&args),
         BenchCommand::Target { port } => target::serve(port),
         BenchCommand::GooseBare(args) => goose_bare::run(&args),
     }

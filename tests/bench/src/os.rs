@@ -78,6 +78,13 @@ pub fn read_peak_rss_kib(pid: u32) -> Option<u64> {
     parse_kib_field(&text, "VmHWM")
 }
 
+/// Resident memory (`VmRSS`) of a running process in KiB; `None` once it has exited or when it
+/// cannot be read.
+pub fn read_rss_kib(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_kib_field(&text, "VmRSS")
+}
+
 /// The machine's memory (`MemTotal` of `/proc/meminfo`) in KiB.
 pub fn mem_total_kib() -> Result<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").context("cannot read /proc/meminfo")?;

@@ -2,8 +2,10 @@
 //! keeps on it.
 //!
 //! The target is this binary's hidden `target` subcommand, run as a child process (pinned to its
-//! own CPU when it can be): `GET /` answers 20 bytes and is counted; `GET /__count` and
-//! `GET /__reset` are not. Besides the count, the target notes when the first request after the
+//! own CPU when it can be): `GET /` answers 20 bytes and is counted; `GET /sleep` answers after
+//! sleeping 50 ms, is counted too and notes its own handler time (see [`crate::service`]);
+//! `GET /__count`, `GET /__reset`, `GET /__first` (microseconds from the last reset to the first
+//! request after it, or `none`) and `GET /__sleep_stats` are not counted. Besides the count, the target notes when the first request after the
 //! last reset arrived and when the latest one did, so requests per second are measured where
 //! they land, over the time the generator actually sent them (its start-up and shutdown left
 //! out).
@@ -20,6 +22,8 @@ use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+
+use crate::service::{SLEEP_MS, ServiceSummary, ServiceTimes};
 
 /// The body of `GET /`: 20 bytes.
 pub const BODY: &str = "hello, load tester!\n";
@@ -72,6 +76,9 @@ struct Counters {
     served: AtomicU64,
     first_us: AtomicU64,
     last_us: AtomicU64,
+    /// Microseconds (likewise) of the last reset; 0 before the first one.
+    reset_us: AtomicU64,
+    service: ServiceTimes,
 }
 
 impl Counters {
@@ -81,12 +88,18 @@ impl Counters {
             served: AtomicU64::new(0),
             first_us: AtomicU64::new(0),
             last_us: AtomicU64::new(0),
+            reset_us: AtomicU64::new(0),
+            service: ServiceTimes::default(),
         }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64 + 1
     }
 
     fn record(&self) {
         // Plus one, so that 0 keeps meaning "no request since the reset".
-        let now = self.epoch.elapsed().as_micros() as u64 + 1;
+        let now = self.now_us();
         self.served.fetch_add(1, Ordering::Relaxed);
         if self.first_us.load(Ordering::Relaxed) == 0 {
             let _ = self
@@ -104,7 +117,15 @@ impl Counters {
         }
     }
 
+    /// Microseconds from the last reset to the first request after it, if one came.
+    fn first_since_reset(&self) -> Option<u64> {
+        let first = self.first_us.load(Ordering::Relaxed);
+        (first != 0).then(|| first.saturating_sub(self.reset_us.load(Ordering::Relaxed)))
+    }
+
     fn reset(&self) -> Window {
+        self.reset_us.store(self.now_us(), Ordering::Relaxed);
+        self.service.clear();
         self.first_us.store(0, Ordering::Relaxed);
         self.last_us.store(0, Ordering::Relaxed);
         self.window()
@@ -128,6 +149,9 @@ pub fn serve(port: u16) -> Result<()> {
             .route("/", get(root))
             .route("/__count", get(count))
             .route("/__reset", get(reset))
+            .route("/__first", get(first))
+            .route("/sleep", get(sleep))
+            .route("/__sleep_stats", get(sleep_stats))
             .with_state(counters);
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{port}").context("cannot print the port")?;
@@ -150,6 +174,27 @@ async fn count(State(counters): State<Arc<Counters>>) -> String {
 
 async fn reset(State(counters): State<Arc<Counters>>) -> String {
     counters.reset().to_text()
+}
+
+async fn first(State(counters): State<Arc<Counters>>) -> String {
+    match counters.first_since_reset() {
+        Some(us) => format!("{us}\n"),
+        None => "none\n".into(),
+    }
+}
+
+async fn sleep(State(counters): State<Arc<Counters>>) -> &'static str {
+    let started = Instant::now();
+    counters.record();
+    tokio::time::sleep(Duration::from_millis(SLEEP_MS)).await;
+    counters
+        .service
+        .record(started.elapsed().as_micros() as u64);
+    BODY
+}
+
+async fn sleep_stats(State(counters): State<Arc<Counters>>) -> String {
+    counters.service.summary().to_text()
 }
 
 /// The target running as a child process; killed when dropped.
@@ -206,6 +251,24 @@ impl TargetProcess {
     /// The count and the window since the last reset.
     pub fn window(&self) -> Result<Window> {
         Window::parse(&self.get("/__count")?).context("bad answer from the target's /__count")
+    }
+
+    /// The time from the last reset to the first request after it, if one came.
+    pub fn first_since_reset(&self) -> Result<Option<Duration>> {
+        let text = self.get("/__first")?;
+        match text.trim() {
+            "none" => Ok(None),
+            us => us
+                .parse::<u64>()
+                .map(|us| Some(Duration::from_micros(us)))
+                .with_context(|| format!("bad answer from the target's /__first: `{us}`")),
+        }
+    }
+
+    /// The handler times of `GET /sleep` since the last reset.
+    pub fn sleep_stats(&self) -> Result<ServiceSummary> {
+        ServiceSummary::parse(&self.get("/__sleep_stats")?)
+            .context("bad answer from the target's /__sleep_stats")
     }
 
     /// Whether the target process is still running.
@@ -292,5 +355,9 @@ mod tests {
         let w2 = c.window();
         assert_eq!(w2.served, 3);
         assert!(w2.first_us > w.last_us);
+        let since = c.first_since_reset().unwrap();
+        assert!((2_000..1_000_000).contains(&since), "{since}");
+        c.reset();
+        assert_eq!(c.first_since_reset(), None);
     }
 }

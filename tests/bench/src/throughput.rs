@@ -4,7 +4,8 @@
 //! asserted.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use clap::Args;
 use crate::generators::{self, Generator, Measurement, Toolbox};
 use crate::table::{self, Row};
 use crate::target::TargetProcess;
+use crate::wrk::find_or_install_wrk;
 use crate::{machine, os};
 
 /// The `throughput` subcommand's arguments.
@@ -86,9 +88,34 @@ impl Settings {
     }
 }
 
+/// The report as markdown, and the median requests/s of each generator at each connection
+/// count.
+#[derive(Debug, Clone)]
+pub struct ThroughputOutcome {
+    pub markdown: String,
+    pub medians: HashMap<(u32, Generator), f64>,
+}
+
+impl ThroughputOutcome {
+    /// `generator`'s median over `reference`'s at `users` connections, when both ran.
+    pub fn ratio(&self, users: u32, generator: Generator, reference: Generator) -> Option<f64> {
+        let value = self.medians.get(&(users, generator))?;
+        let reference = self.medians.get(&(users, reference))?;
+        (*reference > 0.0).then(|| value / reference)
+    }
+}
+
 /// Runs the benchmark and prints the report on stdout (progress on stderr).
 pub fn run(args: &ThroughputArgs) -> Result<()> {
     let settings = Settings::from_args(args)?;
+    print!("{}", measure(&settings)?.markdown);
+    Ok(())
+}
+
+/// Runs the benchmark and returns the report (progress on stderr): its title, the date, the
+/// machine and the versions, one table per connection count, the commands and scenarios.
+pub fn measure(settings: &Settings) -> Result<ThroughputOutcome> {
+    let mut out = String::new();
     let workdir = tempfile::Builder::new()
         .prefix("lt-bench-")
         .tempdir()
@@ -122,12 +149,13 @@ pub fn run(args: &ThroughputArgs) -> Result<()> {
         workdir: workdir.path().to_path_buf(),
     };
 
-    println!("# lt-bench throughput\n");
+    writeln!(out, "# lt-bench throughput\n")?;
     for line in machine::describe(&toolbox) {
-        println!("{line}");
+        writeln!(out, "{line}")?;
     }
     let runs = settings.sequence();
-    println!(
+    writeln!(
+        out,
         "- plan: {} s per run, {} repetition(s), interleaved in the order {}, at {} connections \
          ({} runs)",
         settings.seconds,
@@ -135,16 +163,16 @@ pub fn run(args: &ThroughputArgs) -> Result<()> {
         Generator::ALL.map(Generator::label).join(", "),
         join(&settings.connections, " and "),
         runs.len()
-    );
-    println!("- CPU pinning: {pinning}");
-    println!("- wrk: {wrk_note}");
-    println!("{}", NOTES.trim_end());
+    )?;
+    writeln!(out, "- CPU pinning: {pinning}")?;
+    writeln!(out, "- wrk: {wrk_note}")?;
+    writeln!(out, "{}", NOTES.trim_end())?;
 
     let mut target =
         TargetProcess::start(&toolbox.target_argv(), &workdir.path().join("target.log"))
             .context("cannot start the target")?;
     let url = target.url();
-    write_scenarios(&toolbox, &settings, &url)?;
+    write_scenarios(&toolbox, settings, &url)?;
 
     let ticks = os::clock_ticks_per_second();
     let limit = Duration::from_secs(settings.seconds + 60);
@@ -174,23 +202,29 @@ pub fn run(args: &ThroughputArgs) -> Result<()> {
         std::thread::sleep(Duration::from_millis(300));
     }
 
+    let mut medians = HashMap::new();
     for &users in &settings.connections {
         let rows: Vec<Row> = Generator::ALL
             .iter()
             .map(|&g| row(g, results.get(&(users, g)), toolbox.wrk.is_some()))
             .collect();
+        for (generator, row) in Generator::ALL.iter().zip(&rows) {
+            if let Some(median) = row.median_rps() {
+                medians.insert((users, *generator), median);
+            }
+        }
         let wrk_rps = rows[0].median_rps();
         let goose_rps = rows[1].median_rps();
-        println!("\n## {users} connections\n");
-        print!("{}", table::markdown(&rows, wrk_rps, goose_rps));
+        writeln!(out, "\n## {users} connections\n")?;
+        write!(out, "{}", table::markdown(&rows, wrk_rps, goose_rps))?;
     }
 
-    println!("\n## Commands\n");
-    println!("- target: `{}`", toolbox.target_argv().join(" "));
+    writeln!(out, "\n## Commands\n")?;
+    writeln!(out, "- target: `{}`", toolbox.target_argv().join(" "))?;
     for &users in &settings.connections {
         for generator in Generator::ALL {
             if let Some(argv) = toolbox.argv(generator, users, settings.seconds, &url) {
-                println!("- `{}`", argv.join(" "));
+                writeln!(out, "- `{}`", argv.join(" "))?;
             }
         }
     }
@@ -199,13 +233,17 @@ pub fn run(args: &ThroughputArgs) -> Result<()> {
         let path = toolbox.scenario_path(generator, first);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        println!(
+        writeln!(
+            out,
             "\n{} scenario (users: {first}; the same with the other counts):\n\n```yaml\n{}```",
             generator.label(),
             text
-        );
+        )?;
     }
-    Ok(())
+    Ok(ThroughputOutcome {
+        markdown: out,
+        medians,
+    })
 }
 
 const NOTES: &str = "\
@@ -269,57 +307,6 @@ fn write_scenarios(toolbox: &Toolbox, settings: &Settings, url: &str) -> Result<
         );
     }
     Ok(())
-}
-
-/// `wrk` from `PATH`; when missing, installed with `apt-get install -y wrk` if this runs as
-/// root. Returns it (or nothing) and a line saying what happened.
-fn find_or_install_wrk(workdir: &Path) -> (Option<PathBuf>, String) {
-    if let Some(wrk) = os::find_in_path("wrk") {
-        return (Some(wrk), "found on PATH".into());
-    }
-    if !os::is_root() {
-        return (
-            None,
-            "skipped: wrk is not installed and lt-bench does not run as root to install it".into(),
-        );
-    }
-    if os::find_in_path("apt-get").is_none() {
-        return (
-            None,
-            "skipped: wrk is not installed and there is no apt-get to install it".into(),
-        );
-    }
-    eprintln!("wrk is missing; running `apt-get install -y wrk` ...");
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "wrk"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output();
-    match (installed, os::find_in_path("wrk")) {
-        (Ok(out), Some(wrk)) if out.status.success() => {
-            (Some(wrk), "installed with `apt-get install -y wrk`".into())
-        }
-        (Ok(out), _) => {
-            let log = workdir.join("apt-get.log");
-            let _ = std::fs::write(&log, [&out.stdout[..], &out.stderr[..]].concat());
-            let text = String::from_utf8_lossy(&out.stderr);
-            let last = text
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("");
-            (
-                None,
-                format!(
-                    "skipped: `apt-get install -y wrk` failed ({}): {last}",
-                    out.status
-                ),
-            )
-        }
-        (Err(e), _) => (
-            None,
-            format!("skipped: cannot run `apt-get install -y wrk`: {e}"),
-        ),
-    }
 }
 
 #[cfg(test)]
