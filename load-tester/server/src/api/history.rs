@@ -52,7 +52,7 @@ pub async fn errors(State(app): State<AppState>, Path(id): Path<String>) -> ApiR
                     group.count = exact.count;
                 }
             }
-            groups.sort_by(|a, b| b.count.cmp(&a.count));
+            groups.sort_by_key(|g| std::cmp::Reverse(g.count));
             "exact"
         }
         None => "sampled",
