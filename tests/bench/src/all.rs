@@ -105,7 +105,7 @@ pub fn run(args: &AllArgs) -> Result<()> {
     let result = throughput::measure(&plan.throughput).map(|o| {
         figures.on_vs_goose_32 = o.ratio(32, Generator::LoadTesterOn, Generator::GooseDefault);
         figures.on_vs_wrk_32 = o.ratio(32, Generator::LoadTesterOn, Generator::Wrk);
-        demote_headings(&o.markdown, 2)
+        demote_headings(&o.markdown, 1)
     });
     failed.extend(result.is_err().then_some("throughput"));
     section("Throughput", result, t.elapsed().as_secs_f64());

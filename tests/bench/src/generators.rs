@@ -3,7 +3,7 @@
 //! memory as the OS reports them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -211,21 +211,9 @@ pub fn measure(
     limit: Duration,
 ) -> Result<Measurement> {
     let command_text = argv.join(" ");
-    let (program, args) = argv.split_first().context("empty command")?;
-    let log_file =
-        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let log_err = log_file
-        .try_clone()
-        .with_context(|| format!("cannot share {}", log.display()))?;
     let before = target.reset().context("cannot read the target's count")?;
     let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(log_err)
-        .spawn()
-        .with_context(|| format!("cannot start `{command_text}`"))?;
+    let mut child = spawn_logged(argv, log)?;
     let pid = child.id();
     let mut peak_rss_kib: Option<u64> = None;
     let stat = loop {
@@ -278,6 +266,23 @@ pub fn measure(
 }
 
 /// The last lines of a log, to explain a failure.
+/// Starts `argv` with stdin closed and stdout and stderr both written to `log`.
+pub fn spawn_logged(argv: &[String], log: &Path) -> Result<Child> {
+    let (program, args) = argv.split_first().context("empty command")?;
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let log_err = log_file
+        .try_clone()
+        .with_context(|| format!("cannot share {}", log.display()))?;
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(log_err)
+        .spawn()
+        .with_context(|| format!("cannot start `{}`", argv.join(" ")))
+}
+
 pub fn log_tail(log: &Path) -> String {
     match std::fs::read_to_string(log) {
         Ok(text) if !text.trim().is_empty() => {

@@ -7,13 +7,12 @@
 //! time too and has its own loop (`generators::measure`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
-use crate::generators::log_tail;
+use crate::generators::{log_tail, spawn_logged};
 use crate::os;
 use crate::target::{TargetProcess, Window};
 
@@ -146,21 +145,9 @@ fn run_sampled(
     limit: Duration,
 ) -> Result<RunOutcome> {
     let command_text = argv.join(" ");
-    let (program, args) = argv.split_first().context("empty command")?;
-    let log_file =
-        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let log_err = log_file
-        .try_clone()
-        .with_context(|| format!("cannot share {}", log.display()))?;
     let before = target.reset().context("cannot reset the target's window")?;
     let started = Instant::now();
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(log_file)
-        .stderr(log_err)
-        .spawn()
-        .with_context(|| format!("cannot start `{command_text}`"))?;
+    let mut child = spawn_logged(argv, log)?;
     let pid = child.id();
     let mut samples = Vec::new();
     let mut peak_kib: Option<u64> = None;

@@ -92,6 +92,9 @@ impl Settings {
 /// count.
 #[derive(Debug, Clone)]
 pub struct ThroughputOutcome {
+    /// The title, date, machine and versions (`lt-bench all` has its own).
+    pub header: String,
+    /// The plan, one table per connection count, the commands and scenarios.
     pub markdown: String,
     pub medians: HashMap<(u32, Generator), f64>,
 }
@@ -108,12 +111,12 @@ impl ThroughputOutcome {
 /// Runs the benchmark and prints the report on stdout (progress on stderr).
 pub fn run(args: &ThroughputArgs) -> Result<()> {
     let settings = Settings::from_args(args)?;
-    print!("{}", measure(&settings)?.markdown);
+    let outcome = measure(&settings)?;
+    print!("{}{}", outcome.header, outcome.markdown);
     Ok(())
 }
 
-/// Runs the benchmark and returns the report (progress on stderr): its title, the date, the
-/// machine and the versions, one table per connection count, the commands and scenarios.
+/// Runs the benchmark and returns the report (progress on stderr).
 pub fn measure(settings: &Settings) -> Result<ThroughputOutcome> {
     let mut out = String::new();
     let workdir = tempfile::Builder::new()
@@ -121,14 +124,7 @@ pub fn measure(settings: &Settings) -> Result<ThroughputOutcome> {
         .tempdir()
         .context("cannot create a temporary folder")?;
     let lt_bench = std::env::current_exe().context("cannot find this program's own path")?;
-    let load_tester = lt_bench.with_file_name("load-tester");
-    if !load_tester.is_file() {
-        bail!(
-            "no load-tester binary next to lt-bench (looked for {}); build both with \
-             `cargo build --release -p load-tester -p lt-bench`",
-            load_tester.display()
-        );
-    }
+    let load_tester = crate::lt_run::load_tester_beside_us()?;
     let cores = os::nproc();
     let taskset = if cores >= 2 {
         os::find_in_path("taskset")
@@ -149,9 +145,9 @@ pub fn measure(settings: &Settings) -> Result<ThroughputOutcome> {
         workdir: workdir.path().to_path_buf(),
     };
 
-    writeln!(out, "# lt-bench throughput\n")?;
+    let mut header = String::from("# lt-bench throughput\n\n");
     for line in machine::describe(&toolbox) {
-        writeln!(out, "{line}")?;
+        writeln!(header, "{line}")?;
     }
     let runs = settings.sequence();
     writeln!(
@@ -241,6 +237,7 @@ pub fn measure(settings: &Settings) -> Result<ThroughputOutcome> {
         )?;
     }
     Ok(ThroughputOutcome {
+        header,
         markdown: out,
         medians,
     })
