@@ -2,10 +2,10 @@
 // its reports, or pick two to compare.
 
 import { get } from "../api";
-import { badge, fill, field, h } from "../dom";
-import * as fmt from "../format";
-import type { Session } from "../types";
+import { fill, field, h } from "../dom";
+import { isLive, type Session } from "../types";
 import type { Page } from "./page";
+import { SESSION_COLUMNS, sessionCells } from "./session_cells";
 
 const STATUSES = ["", "running", "completed", "stopped", "aborted", "failed", "interrupted", "starting", "stopping"];
 
@@ -39,7 +39,7 @@ export const historyPage: Page = (root, params) => {
         h(
           "thead",
           {},
-          h("tr", {}, ["Compare", "Session", "Status", "Started", "Duration", "Requests", "Error rate", "p95", "Reports"].map((c) => h("th", { scope: "col" }, c))),
+          h("tr", {}, ["Compare", ...SESSION_COLUMNS, "Reports"].map((c) => h("th", { scope: "col" }, c))),
         ),
         rows,
       ),
@@ -81,18 +81,12 @@ export const historyPage: Page = (root, params) => {
               }
               syncCompare();
             });
-            const ended = !["starting", "running", "stopping"].includes(s.status);
+            const ended = !isLive(s.status);
             return h(
               "tr",
               { "data-session": s.id },
               h("td", {}, box),
-              h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, s.scenario), h("small", { class: "muted" }, ` ${s.id}`)),
-              h("td", {}, badge(s.status)),
-              h("td", {}, fmt.time(s.started_at_ms ?? s.created_at_ms)),
-              h("td", {}, fmt.duration(s.summary?.duration_s ?? s.totals.seconds)),
-              h("td", {}, fmt.count(s.totals.requests)),
-              h("td", {}, fmt.percent(s.totals.error_rate)),
-              h("td", {}, fmt.ms(s.totals.p95_ms)),
+              sessionCells(s),
               h(
                 "td",
                 { class: "reports" },

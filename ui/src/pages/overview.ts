@@ -6,6 +6,7 @@ import { badge, fill, h, setText } from "../dom";
 import * as fmt from "../format";
 import { isLive, type Session, type Tick } from "../types";
 import type { Page } from "./page";
+import { SESSION_COLUMNS, sessionCells } from "./session_cells";
 
 export const overview: Page = (root) => {
   const running = h("tbody", { id: "running-rows" });
@@ -45,7 +46,7 @@ export const overview: Page = (root) => {
         h(
           "table",
           { class: "table" },
-          h("thead", {}, h("tr", {}, ["Session", "Status", "Started", "Duration", "Requests", "Error rate", "p95"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, SESSION_COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
           recent,
         ),
       ),
@@ -81,19 +82,7 @@ export const overview: Page = (root) => {
       sessions
         .filter((s) => !isLive(s.status))
         .slice(0, 10)
-        .map((s) =>
-          h(
-            "tr",
-            {},
-            h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, s.scenario), h("small", { class: "muted" }, ` ${s.id}`)),
-            h("td", {}, badge(s.status)),
-            h("td", {}, fmt.time(s.started_at_ms ?? s.created_at_ms)),
-            h("td", {}, fmt.duration(s.summary?.duration_s ?? s.totals.seconds)),
-            h("td", {}, fmt.count(s.totals.requests)),
-            h("td", {}, fmt.percent(s.totals.error_rate)),
-            h("td", {}, fmt.ms(s.totals.p95_ms)),
-          ),
-        ),
+        .map((s) => h("tr", {}, sessionCells(s))),
     );
     if (!recent.children.length) fill(recent, h("tr", {}, h("td", { colspan: 7, class: "empty" }, "Nothing has run yet.")));
   };
