@@ -1,6 +1,7 @@
 //! The one Goose transaction every user runs: it picks an endpoint by the live weights, asks the
 //! breaker, paces, sends the request named by its endpoint (so Goose keeps a row per endpoint),
-//! classifies the outcome, records it, and waits the think time plus any backoff.
+//! classifies the outcome, records it, and leaves the think time plus any backoff as the user's
+//! next, idle, step.
 //!
 //! A parked user (beyond the active count, or everyone while stopping) sends nothing; every wait
 //! ends at once when the run stops, so Goose's users exit promptly.
@@ -16,6 +17,7 @@ use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
 
 use crate::backoff::backoff_delay;
 use crate::breaker::{Admission, Breaker};
+use crate::plan::EndpointPlan;
 use crate::run_state::{RunState, now_ms};
 use crate::traceparent::new_traceparent;
 
@@ -27,15 +29,98 @@ const STOPPING_IDLE: Duration = Duration::from_millis(50);
 const MAX_IDLE: Duration = Duration::from_secs(1);
 
 /// The dispatcher as a Goose transaction.
-pub fn transaction(state: Arc<RunState>) -> Transaction {
+///
+/// `goose_metrics` says whether Goose keeps request metrics in this run (for its HTML report);
+/// only then is Goose's verdict on each request brought in line with the endpoint's `expect`.
+///
+/// Each call is either an idle step (a small future: the wait) or a send (the request's much
+/// larger future, ~2.4 KB): a user thinking, backing off or parked holds only its wait, which is
+/// most of what an idle user costs at 10,000 users.
+pub fn transaction(state: Arc<RunState>, goose_metrics: bool) -> Transaction {
     Transaction::new(Arc::new(move |user: &mut GooseUser| {
         let state = Arc::clone(&state);
-        Box::pin(async move {
-            dispatch(&state, user).await;
-            Ok(())
-        })
+        let step: TransactionFuture<'_> = match next_idle(&state, user.weighted_users_index) {
+            Some(idle) => Box::pin(async move {
+                idle.wait(&state, user.weighted_users_index).await;
+                Ok(())
+            }),
+            None => Box::pin(async move {
+                dispatch(&state, user, goose_metrics).await;
+                Ok(())
+            }),
+        };
+        step
     }))
     .set_name("dispatch")
+}
+
+type TransactionFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = TransactionResult> + Send + 'a>>;
+
+/// What a user waits for instead of sending.
+enum Idle {
+    /// The run is stopping: idle until Goose's exit message arrives.
+    Stopping,
+    /// Beyond the active count: wait to be woken.
+    Parked,
+    /// Think time, backoff, or the start offset.
+    Pause { wait: Duration, backoff: bool },
+}
+
+/// Whether this user waits now (and for what) rather than sends.
+fn next_idle(state: &RunState, index: usize) -> Option<Idle> {
+    if state.stop.is_set() {
+        return Some(Idle::Stopping);
+    }
+    if index as u32 >= state.control.active_users() {
+        return Some(Idle::Parked);
+    }
+    let slot = state.slot(index);
+    let pause_us = slot.pause_us.swap(0, Ordering::Relaxed);
+    if pause_us > 0 {
+        return Some(Idle::Pause {
+            wait: Duration::from_micros(pause_us),
+            backoff: slot.pause_is_backoff.load(Ordering::Relaxed),
+        });
+    }
+    // Closed model: users started together spread their first requests over one think time
+    // (user 0 at once, the last near its end), so that they do not all send, and open a
+    // connection each, in the same instant.
+    if state.control.arrival.rate().is_none() && !slot.started.swap(true, Ordering::Relaxed) {
+        let active = state.control.active_users().max(1);
+        let fraction = (index as f64 / f64::from(active)).min(1.0);
+        let wait = state.control.think_time(&mut rand::rng()).mul_f64(fraction);
+        if !wait.is_zero() {
+            return Some(Idle::Pause {
+                wait,
+                backoff: false,
+            });
+        }
+    }
+    None
+}
+
+impl Idle {
+    async fn wait(self, state: &RunState, index: usize) {
+        match self {
+            Idle::Stopping => tokio::time::sleep(STOPPING_IDLE).await,
+            Idle::Parked => {
+                tokio::select! {
+                    _ = state.control.wait_until_active(index as u32) => {}
+                    _ = state.stop.sleep(Duration::MAX) => {}
+                }
+            }
+            Idle::Pause { wait, backoff } => {
+                if backoff {
+                    state.set_in_backoff(true);
+                }
+                state.stop.sleep(wait).await;
+                if backoff {
+                    state.set_in_backoff(false);
+                }
+            }
+        }
+    }
 }
 
 /// The outcome of one sent request.
@@ -44,22 +129,24 @@ struct Outcome {
     status: Option<u16>,
 }
 
-async fn dispatch(state: &RunState, user: &mut GooseUser) {
-    let index = user.weighted_users_index;
-    if state.stop.is_set() {
-        tokio::time::sleep(STOPPING_IDLE).await;
-        return;
-    }
-    if index as u32 >= state.control.active_users() {
-        tokio::select! {
-            _ = state.control.wait_until_active(index as u32) => {}
-            _ = state.stop.sleep(Duration::MAX) => {}
+impl Outcome {
+    /// A request that could not be built or sent for a reason other than the network.
+    fn unexpected(message: String) -> Outcome {
+        Outcome {
+            failure: Some((FailureClass::Unexpected, message)),
+            status: None,
         }
-        return;
     }
+}
+
+/// Sends one request (after any arrival-slot wait) and leaves the pause that follows it in the
+/// user's slot for the next, idle, step.
+async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
+    let index = user.weighted_users_index;
+    let slot = state.slot(index);
+    let open_model = state.control.arrival.rate().is_some();
 
     // Open model: wait for this request's arrival slot; closed model: respect the cap.
-    let open_model = state.control.arrival.rate().is_some();
     let pacer = if open_model {
         &state.control.arrival
     } else {
@@ -81,7 +168,6 @@ async fn dispatch(state: &RunState, user: &mut GooseUser) {
 
     let runtime = &state.endpoints[endpoint];
     let plan = &runtime.plan;
-    let slot = &state.users[index.min(state.users.len() - 1)];
     let sequence = slot.sequence.fetch_add(1, Ordering::Relaxed);
     let user_id = state.user_id(index, sequence);
 
@@ -109,39 +195,8 @@ async fn dispatch(state: &RunState, user: &mut GooseUser) {
     if let Some(body) = plan.body_for(user_id.as_deref()) {
         builder = builder.body(body);
     }
-    let mut request = GooseRequest::builder()
-        .method(goose_method(&plan.method))
-        .name(plan.endpoint.name.as_str())
-        .set_request_builder(builder);
-    let single_expected = match plan.endpoint.expect.as_deref() {
-        Some([code]) => Some(*code),
-        _ => None,
-    };
-    if let Some(code) = single_expected {
-        request = request.expect_status_code(code);
-    }
-
     let started = Instant::now();
-    let outcome = match user.request(request.build()).await {
-        Ok(mut goose) => {
-            let outcome = classify(&mut goose, &plan.endpoint).await;
-            // Make Goose's own verdict (and so its reports) agree with the endpoint's `expect`.
-            match (&outcome.failure, goose.request.success) {
-                (Some((_, message)), true) => {
-                    let _ = user.set_failure(message, &mut goose.request, None, None);
-                }
-                (None, false) => {
-                    let _ = user.set_success(&mut goose.request);
-                }
-                _ => {}
-            }
-            outcome
-        }
-        Err(e) => Outcome {
-            failure: Some((FailureClass::Unexpected, e.to_string())),
-            status: None,
-        },
-    };
+    let outcome = send(user, builder, plan, goose_metrics).await;
     let latency = started.elapsed();
     let now = Instant::now();
     let failed = outcome.failure.is_some();
@@ -212,12 +267,54 @@ async fn dispatch(state: &RunState, user: &mut GooseUser) {
         };
         (think, backoff)
     };
-    if !backoff.is_zero() {
-        state.set_in_backoff(true);
-        state.stop.sleep(think + backoff).await;
-        state.set_in_backoff(false);
-    } else if !think.is_zero() {
-        state.stop.sleep(think).await;
+    let pause = think + backoff;
+    if !pause.is_zero() {
+        slot.pause_is_backoff
+            .store(!backoff.is_zero(), Ordering::Relaxed);
+        slot.pause_us
+            .store((pause.as_micros() as u64).max(1), Ordering::Relaxed);
+    }
+}
+
+/// Sends through Goose when it keeps request metrics (its HTML report then has a row per
+/// endpoint, and its verdict is brought in line with `expect`), else straight through the
+/// user's client: Goose's bookkeeping of each request would be work nobody reads.
+async fn send(
+    user: &mut GooseUser,
+    builder: reqwest::RequestBuilder,
+    plan: &EndpointPlan,
+    goose_metrics: bool,
+) -> Outcome {
+    let endpoint = &plan.endpoint;
+    if !goose_metrics {
+        let mut response = match builder.build() {
+            Ok(request) => user.client.execute(request).await,
+            Err(e) => return Outcome::unexpected(error_chain(&e)),
+        };
+        return classify(&mut response, endpoint).await;
+    }
+    let mut request = GooseRequest::builder()
+        .method(goose_method(&plan.method))
+        .name(endpoint.name.as_str())
+        .set_request_builder(builder);
+    if let Some([code]) = endpoint.expect.as_deref() {
+        request = request.expect_status_code(*code);
+    }
+    match user.request(request.build()).await {
+        Ok(mut goose) => {
+            let outcome = classify(&mut goose.response, endpoint).await;
+            match (&outcome.failure, goose.request.success) {
+                (Some((_, message)), true) => {
+                    let _ = user.set_failure(message, &mut goose.request, None, None);
+                }
+                (None, false) => {
+                    let _ = user.set_success(&mut goose.request);
+                }
+                _ => {}
+            }
+            outcome
+        }
+        Err(e) => Outcome::unexpected(e.to_string()),
     }
 }
 
@@ -271,10 +368,10 @@ fn breaker_for(state: &RunState, endpoint: usize) -> Option<&Breaker> {
 
 /// Classifies a response (reading its body through, so the connection can be reused).
 async fn classify(
-    goose: &mut goose::goose::GooseResponse,
+    response: &mut Result<reqwest::Response, reqwest::Error>,
     endpoint: &lt_scenario::Endpoint,
 ) -> Outcome {
-    match goose.response.as_mut() {
+    match response.as_mut() {
         Err(e) => {
             let class = if e.is_timeout() {
                 FailureClass::Timeout

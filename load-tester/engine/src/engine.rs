@@ -65,18 +65,18 @@ impl Engine {
     pub async fn run(self) -> Result<Report, EngineError> {
         let state = self.state;
         let configuration = goose_configuration(&state.scenario, self.html_report.as_ref())?;
+        let goose_metrics = !configuration.no_metrics;
         let client = goose::client::GooseClientBuilder::new()
             .without_cookies()
             .user_agent(concat!("load-tester/", env!("CARGO_PKG_VERSION")))
             .timeout(longest_timeout(&state.scenario));
+        let scenario = goose::goose::Scenario::new("load")
+            .register_transaction(dispatcher::transaction(Arc::clone(&state), goose_metrics));
         let attack = GooseAttack::initialize_with_config(configuration)
             .map_err(goose_error)?
             .set_client_builder_without_cookies(client)
             .map_err(goose_error)?
-            .register_scenario(
-                goose::goose::Scenario::new("load")
-                    .register_transaction(dispatcher::transaction(Arc::clone(&state))),
-            );
+            .register_scenario(scenario);
 
         goose::reset_killswitch();
         let started = Instant::now();
@@ -141,7 +141,8 @@ fn longest_timeout(scenario: &Scenario) -> Duration {
 /// Goose's settings for our way of running: every user launched at once (our controller parks
 /// and wakes them to follow the ramp, the stages and live changes), no end of its own (our
 /// controller ends the run through the killswitch), no console output, no controllers on fixed
-/// ports (runs in parallel must not collide), and no per-transaction metrics.
+/// ports (runs in parallel must not collide), no per-transaction metrics, and no request metrics
+/// at all unless its HTML report is asked for.
 fn goose_configuration(
     scenario: &Scenario,
     html_report: Option<&PathBuf>,
@@ -172,9 +173,13 @@ fn goose_configuration(
     .iter()
     .map(|s| s.to_string())
     .collect();
-    if let Some(path) = html_report {
-        args.push("--report-file".into());
-        args.push(path.display().to_string());
+    match html_report {
+        Some(path) => {
+            args.push("--report-file".into());
+            args.push(path.display().to_string());
+        }
+        // Our own histograms make the report; Goose's metrics would only feed its HTML report.
+        None => args.push("--no-metrics".into()),
     }
     GooseConfiguration::parse_args_default(&args).map_err(goose_error)
 }

@@ -1,7 +1,7 @@
 //! Everything one run shares between its users, its controller and its handle.
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue};
@@ -32,6 +32,12 @@ pub struct UserSlot {
     /// Requests this user has sent (picks its next user id).
     pub sequence: AtomicU64,
     pub consecutive_failures: AtomicU32,
+    /// Whether this user has taken its start offset (see the dispatcher).
+    pub started: AtomicBool,
+    /// The pause (think time plus any backoff) owed before its next request, in microseconds.
+    pub pause_us: AtomicU64,
+    /// Whether that pause includes backoff.
+    pub pause_is_backoff: AtomicBool,
 }
 
 /// The state of one run.
@@ -135,6 +141,12 @@ impl RunState {
                 at_ms: now_ms(),
             }));
         }
+    }
+
+    /// User `index`'s slot (Goose's user indexes stay below `max_users`; a larger one shares the
+    /// last slot rather than panicking).
+    pub fn slot(&self, index: usize) -> &UserSlot {
+        &self.users[index.min(self.users.len() - 1)]
     }
 
     /// The user id for user `index`'s `sequence`-th request: users walk the id list in steps of
