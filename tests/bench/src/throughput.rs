@@ -253,8 +253,9 @@ exited; peak RSS: the highest VmHWM of /proc/<pid>/status, sampled every 50 ms
 first second (hatch rate = users), inside the measured time
 - load-tester, protections off: breaker, backoff, load reduction, error budget, traceparent \
 and user ids are off; what cannot be turned off: the dispatcher (weighted endpoint pick, \
-outcome classification), the per-endpoint histograms and per-second ticks, and Goose's own \
-request metrics";
+outcome classification), the per-endpoint histograms and per-second ticks, and Goose's user \
+loop (both load-tester runs ask for no HTML report, so Goose keeps no request metrics and \
+requests go straight through the shared client)";
 
 fn row(generator: Generator, runs: Option<&Vec<Measurement>>, wrk_available: bool) -> Row {
     let runs = runs.map(Vec::as_slice).unwrap_or(&[]);
