@@ -8,7 +8,8 @@ use lt_engine::EngineHandle;
 use crate::exit;
 
 /// Runs `main` on a multi-threaded runtime and returns its exit code. Goose leaves blocking tasks
-/// behind (its logger, its Ctrl-C thread), so the runtime is not waited for beyond a moment.
+/// behind (its logger, its Ctrl-C thread), so the runtime is not waited for beyond a moment;
+/// `main` itself must finish what matters (the server awaits its store's last flush).
 pub fn block_on(main: impl Future<Output = u8>) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -32,23 +32,15 @@ pub fn main(args: ServeArgs, verbose: u8) -> u8 {
             return exit::INVALID;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::FAILED;
+    crate::runtime::block_on(async move {
+        match serve(settings, args.new_token).await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                exit::FAILED
+            }
         }
-    };
-    match runtime.block_on(serve(settings, args.new_token)) {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            exit::FAILED
-        }
-    }
+    })
 }
 
 async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Result<()> {

@@ -3,13 +3,13 @@
 //! memory as the OS reports them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
 use crate::os;
-use crate::target::TargetProcess;
+use crate::target::{TargetProcess, Window};
 
 /// One load generator under test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -230,26 +230,14 @@ pub fn measure(
             }
         }
         if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "`{command_text}` was still running after {} s and was killed{}",
-                limit.as_secs(),
-                log_tail(log)
-            );
+            return Err(kill_overrun(&mut child, &command_text, limit, log));
         }
         std::thread::sleep(SAMPLE_EVERY);
     };
     let status = child
         .wait()
         .with_context(|| format!("cannot wait for `{command_text}`"))?;
-    target
-        .check_alive()
-        .with_context(|| format!("while `{command_text}` ran"))?;
-    let after = target.window().context("cannot read the target's count")?;
-    if !status.success() {
-        bail!("`{command_text}` failed ({status}){}", log_tail(log));
-    }
+    let after = finished(target, status, &command_text, log)?;
     let requests = after.served.saturating_sub(before.served);
     if requests == 0 {
         bail!(
@@ -263,6 +251,39 @@ pub fn measure(
         cpu_seconds: stat.cpu_seconds(ticks_per_second),
         peak_rss_kib,
     })
+}
+
+/// Kills a run that went past `limit`; the error says so, with the end of its log.
+pub fn kill_overrun(
+    child: &mut Child,
+    command_text: &str,
+    limit: Duration,
+    log: &Path,
+) -> anyhow::Error {
+    let _ = child.kill();
+    let _ = child.wait();
+    anyhow::anyhow!(
+        "`{command_text}` was still running after {} s and was killed{}",
+        limit.as_secs(),
+        log_tail(log)
+    )
+}
+
+/// After a run exited: the target must still be up and the run must have succeeded; gives the
+/// target's window.
+pub fn finished(
+    target: &mut TargetProcess,
+    status: ExitStatus,
+    command_text: &str,
+    log: &Path,
+) -> Result<Window> {
+    target
+        .check_alive()
+        .with_context(|| format!("while `{command_text}` ran"))?;
+    if !status.success() {
+        bail!("`{command_text}` failed ({status}){}", log_tail(log));
+    }
+    target.window().context("cannot read the target's count")
 }
 
 /// The last lines of a log, to explain a failure.

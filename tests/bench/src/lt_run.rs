@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
-use crate::generators::{log_tail, spawn_logged};
+use crate::generators::{finished, kill_overrun, spawn_logged};
 use crate::os;
 use crate::target::{TargetProcess, Window};
 
@@ -175,23 +175,11 @@ fn run_sampled(
             next_sample += sample_every;
         }
         if elapsed > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "`{command_text}` was still running after {} s and was killed{}",
-                limit.as_secs(),
-                log_tail(log)
-            );
+            return Err(kill_overrun(&mut child, &command_text, limit, log));
         }
         std::thread::sleep(POLL.min(sample_every));
     };
-    target
-        .check_alive()
-        .with_context(|| format!("while `{command_text}` ran"))?;
-    if !status.success() {
-        bail!("`{command_text}` failed ({status}){}", log_tail(log));
-    }
-    let after = target.window().context("cannot read the target's count")?;
+    let after = finished(target, status, &command_text, log)?;
     let first_request = target.first_since_reset()?;
     Ok(RunOutcome {
         samples,
