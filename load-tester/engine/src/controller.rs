@@ -92,8 +92,12 @@ impl Controller {
         let mut interval = tokio::time::interval(STEP);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Second n ends at start + n s exactly: the tick waits for that deadline, not for
+            // the first 100 ms step after it, so seconds never drift with the scheduler.
+            let deadline = self.deadline();
             tokio::select! {
                 _ = interval.tick() => {}
+                _ = tokio::time::sleep_until(deadline.into()) => {}
                 changed = done.changed() => {
                     if changed.is_err() || *done.borrow() {
                         break;
@@ -135,9 +139,14 @@ impl Controller {
             goose::trigger_killswitch(&reason.describe());
         }
         self.follow_schedule(now);
-        if now.duration_since(self.last_tick) >= Duration::from_secs(1) {
+        if now >= self.deadline() {
             self.tick(now);
         }
+    }
+
+    /// When the current second ends: the run's start plus the next whole second.
+    fn deadline(&self) -> Instant {
+        self.started() + Duration::from_secs(self.second + 1)
     }
 
     fn follow_schedule(&mut self, now: Instant) {
@@ -155,7 +164,11 @@ impl Controller {
     fn tick(&mut self, now: Instant) {
         let seconds = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
-        self.second += 1;
+        // Numbered by the clock: a controller held up past several deadlines (a stalled
+        // generator) gives one tick for all of them, numbered by the second it ends in, so
+        // the gap shows instead of every later second being shifted.
+        let whole = now.duration_since(self.started()).as_secs();
+        self.second = (self.second + 1).max(whole);
         let state = Arc::clone(&self.state);
         let weights = state.control.weights();
         let mut all_second = SecondCounts::default();
