@@ -26,6 +26,14 @@ pub const MAX_QUEUED_WRITES: usize = 100_000;
 /// How long a batched write may wait for its transaction.
 const BATCH_WINDOW: Duration = Duration::from_secs(1);
 
+/// After a failed transaction (the database locked by another process, say) the queue is
+/// tried again after this long, doubling up to [`MAX_RETRY`] until a commit succeeds.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// How long a closing store keeps trying to commit what is queued.
+const LAST_COMMIT_PATIENCE: Duration = Duration::from_secs(15);
+
 /// A message to the writer thread.
 enum Msg {
     /// Commit this now (with everything queued) and answer.
@@ -42,6 +50,8 @@ struct Queue {
     /// When the oldest waiting item was queued.
     since: Option<Instant>,
     cap: usize,
+    /// While transactions fail: when to try again, and the wait after that.
+    retry: Option<(Instant, Duration)>,
 }
 
 impl Queue {
@@ -50,7 +60,30 @@ impl Queue {
             items: VecDeque::new(),
             since: None,
             cap,
+            retry: None,
         }
+    }
+
+    /// When the thread should commit next, if anything waits.
+    fn due(&self) -> Option<Instant> {
+        let since = self.since?;
+        Some(self.retry.map_or(since + BATCH_WINDOW, |(at, _)| at))
+    }
+
+    /// Puts a batch whose transaction failed back in front of what was queued since, oldest
+    /// first, and schedules the next try. Past the cap the oldest writes go; returns how many.
+    fn put_back(&mut self, mut batch: VecDeque<Batched>) -> usize {
+        let now = Instant::now();
+        batch.append(&mut self.items);
+        let over = batch.len().saturating_sub(self.cap);
+        batch.drain(..over);
+        self.items = batch;
+        self.since.get_or_insert(now);
+        let wait = self
+            .retry
+            .map_or(FIRST_RETRY, |(_, wait)| (wait * 2).min(MAX_RETRY));
+        self.retry = Some((now + wait, wait));
+        over
     }
 
     /// Adds `item`, dropping the oldest one if the queue is full. Returns whether the queue was
@@ -180,7 +213,7 @@ impl Drop for Writer {
 /// The thread's loop.
 fn run(mut conn: Connection, shared: &Shared, rx: &Receiver<Msg>) {
     loop {
-        let deadline = shared.queue().since.map(|since| since + BATCH_WINDOW);
+        let deadline = shared.queue().due();
         let msg = match deadline {
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
@@ -199,10 +232,29 @@ fn run(mut conn: Connection, shared: &Shared, rx: &Receiver<Msg>) {
                 commit(&mut conn, shared, None).ok();
             }
             Err(RecvTimeoutError::Disconnected) => {
-                commit(&mut conn, shared, None).ok();
+                finish(&mut conn, shared);
                 return;
             }
         }
+    }
+}
+
+/// The last commit when the store closes, retried while the database refuses it, for at most
+/// [`LAST_COMMIT_PATIENCE`]; what is still queued then is counted as dropped and logged.
+fn finish(conn: &mut Connection, shared: &Shared) {
+    let give_up = Instant::now() + LAST_COMMIT_PATIENCE;
+    while commit(conn, shared, None).is_err() {
+        let due = shared.queue().due().unwrap_or_else(Instant::now);
+        if due > give_up {
+            let left = shared.queue().take().len();
+            shared.count_dropped(left);
+            tracing::error!(
+                left,
+                "the session store closed while its database refused writes: dropped what was queued"
+            );
+            return;
+        }
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
 }
 
@@ -214,23 +266,34 @@ fn commit(conn: &mut Connection, shared: &Shared, op: Option<Durable>) -> Result
         return Ok(Outcome::Done);
     }
     let queued = batch.len();
-    // The transaction itself failed: the queued writes are lost with it.
-    let lost = |source| {
+    // The transaction itself failed (the database is locked or busy past the busy timeout, the
+    // disk is full): the queued writes go back to the queue to be tried again, not lost. A
+    // durable write's caller gets the error.
+    let failed_transaction = |batch: VecDeque<Batched>, source| {
         let what = match &op {
             Some(op) => op.describe(),
             None => format!("committing {queued} queued writes"),
         };
         let error = StoreError::Write { what, source };
         if queued > 0 {
-            shared.count_dropped(queued);
-            tracing::error!(%error, queued, "dropped a batch of session-store writes");
+            let dropped = shared.queue().put_back(batch);
+            tracing::warn!(%error, queued, "session-store writes kept for a retry");
+            if dropped > 0 {
+                shared.count_dropped(dropped);
+                tracing::error!(
+                    dropped,
+                    cap = MAX_QUEUED_WRITES,
+                    "the session store's write queue is full while the database refuses writes: dropped its oldest writes"
+                );
+            }
         }
         error
     };
 
-    let mut tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(lost)?;
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(source) => return Err(failed_transaction(batch, source)),
+    };
 
     let mut failed = 0;
     let mut first_failure = None;
@@ -266,8 +329,11 @@ fn commit(conn: &mut Connection, shared: &Shared, op: Option<Durable>) -> Result
         },
     };
 
-    tx.commit().map_err(lost)?;
+    if let Err(source) = tx.commit() {
+        return Err(failed_transaction(batch, source));
+    }
     shared.transactions.fetch_add(1, Ordering::Relaxed);
+    shared.queue().retry = None;
     outcome
 }
 

@@ -81,3 +81,46 @@ fn a_durable_write_takes_the_queued_ones_with_it() {
         "committed with the status"
     );
 }
+
+/// Another process holding the database locked (a backup, an operator in `sqlite3`) for several
+/// seconds mid-run: the writer keeps what it was given and commits it once the lock is gone, so
+/// every second of the session is stored and nothing is counted as dropped.
+#[test]
+fn a_locked_database_delays_writes_and_loses_none() {
+    let (dir, store) = common::store();
+    let id = create(&store, "s1", 1);
+    store.flush().unwrap();
+    let path = dir.path().join("data").join("sessions.db");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    // Ten seconds of ticks arrive while the lock is held for about 7 s (beyond the writer's
+    // 5 s busy timeout, so at least one of its transactions fails outright).
+    let held = std::time::Instant::now();
+    for second in 1..=10 {
+        store.record_tick(&id, &tick(second));
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    }
+    other.execute_batch("COMMIT").unwrap();
+    drop(other);
+    assert!(held.elapsed() >= std::time::Duration::from_secs(6));
+
+    store.record_tick(&id, &tick(11));
+    // The writer retries by itself; a flush right away may still meet its backoff.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while store.seconds(&id, None, 100).unwrap().len() < 11 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queued seconds never landed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let seconds: Vec<u64> = store
+        .seconds(&id, None, 100)
+        .unwrap()
+        .iter()
+        .map(|s| s.second)
+        .collect();
+    assert_eq!(seconds, (1..=11).collect::<Vec<u64>>());
+    assert_eq!(store.dropped_writes(), 0);
+}
