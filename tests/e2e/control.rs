@@ -27,6 +27,15 @@ impl Server {
     /// Starts a server on 127.0.0.1:0 with its data in `data_dir`, without bundled targets.
     pub async fn start(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        Server::start_with_scenarios(data_dir, &scenarios, env).await
+    }
+
+    /// Like [`Server::start`], offering the scenario files in `scenarios`.
+    pub async fn start_with_scenarios(
+        data_dir: &Path,
+        scenarios: &Path,
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = tokio::process::Command::new(BIN);
         command
             .args([
@@ -38,7 +47,7 @@ impl Server {
             ])
             .arg(data_dir)
             .arg("--scenarios-dir")
-            .arg(&scenarios)
+            .arg(scenarios)
             .current_dir(data_dir)
             .env("LT_API_TOKEN", TOKEN)
             .env("LT_LOG", "info")

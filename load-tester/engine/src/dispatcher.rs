@@ -171,8 +171,8 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     let sequence = slot.sequence.fetch_add(1, Ordering::Relaxed);
     let user_id = state.user_id(index, sequence);
 
-    let mut builder = user
-        .client
+    let mut builder = state
+        .http
         .request(plan.method.clone(), plan.url.clone())
         .timeout(plan.timeout);
     if !plan.headers.is_empty() {
@@ -196,7 +196,7 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
         builder = builder.body(body);
     }
     let started = Instant::now();
-    let outcome = send(user, builder, plan, goose_metrics).await;
+    let outcome = send(state, user, builder, plan, goose_metrics).await;
     let latency = started.elapsed();
     let now = Instant::now();
     let failed = outcome.failure.is_some();
@@ -280,6 +280,7 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
 /// endpoint, and its verdict is brought in line with `expect`), else straight through the
 /// user's client: Goose's bookkeeping of each request would be work nobody reads.
 async fn send(
+    state: &RunState,
     user: &mut GooseUser,
     builder: reqwest::RequestBuilder,
     plan: &EndpointPlan,
@@ -288,11 +289,13 @@ async fn send(
     let endpoint = &plan.endpoint;
     if !goose_metrics {
         let mut response = match builder.build() {
-            Ok(request) => user.client.execute(request).await,
+            Ok(request) => state.http.execute(request).await,
             Err(e) => return Outcome::unexpected(error_chain(&e)),
         };
         return classify(&mut response, endpoint).await;
     }
+    // Goose sends with the user's client: make it ours (a cheap handle on one shared pool).
+    user.client = state.http.clone();
     let mut request = GooseRequest::builder()
         .method(goose_method(&plan.method))
         .name(endpoint.name.as_str())

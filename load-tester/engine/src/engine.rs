@@ -16,7 +16,7 @@ use crate::controller::{Controller, Totals};
 use crate::dispatcher;
 use crate::handle::EngineHandle;
 use crate::judge::{Measured, judge};
-use crate::run_state::{RunState, now_ms};
+use crate::run_state::{RunState, longest_timeout, now_ms};
 
 /// How a run is set up beyond its scenario.
 #[derive(Debug, Default)]
@@ -127,15 +127,6 @@ impl Engine {
 fn goose_error(e: GooseError) -> EngineError {
     // GooseError's Display hides the detail of some variants; its Debug form keeps it.
     EngineError::Goose(format!("{e}: {e:?}"))
-}
-
-fn longest_timeout(scenario: &Scenario) -> Duration {
-    scenario
-        .endpoints
-        .iter()
-        .map(|e| e.timeout)
-        .max()
-        .unwrap_or(Duration::from_secs(30))
 }
 
 /// Goose's settings for our way of running: every user launched at once (our controller parks

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use lt_scenario::address::{self, Url};
 use lt_scenario::{Body, Endpoint, Method, Scenario};
-use reqwest::Url;
 
 use crate::EngineError;
 
@@ -43,21 +43,9 @@ impl EndpointPlan {
             endpoint: endpoint.name.clone(),
             reason,
         };
-        let base = Url::parse(&format!("{}/", scenario.target))
-            .map_err(|e| invalid(format!("target `{}`: {e}", scenario.target)))?;
-        let mut url =
-            if endpoint.path.starts_with("http://") || endpoint.path.starts_with("https://") {
-                Url::parse(&endpoint.path)
-            } else {
-                base.join(endpoint.path.trim_start_matches('/'))
-            }
-            .map_err(|e| invalid(format!("path `{}`: {e}", endpoint.path)))?;
-        if !endpoint.query.is_empty() {
-            let mut pairs = url.query_pairs_mut();
-            for (k, v) in &endpoint.query {
-                pairs.append_pair(k, v);
-            }
-        }
+        // The same parse the control server's allow-list judged: `lt_scenario::address`.
+        let base = address::base_url(&scenario.target).map_err(invalid)?;
+        let url = address::endpoint_url(&base, endpoint).map_err(invalid)?;
 
         let mut headers = HeaderMap::new();
         for (name, value) in &endpoint.headers {
@@ -129,5 +117,28 @@ fn to_reqwest(method: Method) -> reqwest::Method {
         Method::Patch => reqwest::Method::PATCH,
         Method::Delete => reqwest::Method::DELETE,
         Method::Head => reqwest::Method::HEAD,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine sends to exactly the URLs the control server's allow-list judged: both come
+    /// from `lt_scenario::address` over the same validated scenario.
+    #[test]
+    fn the_engine_sends_to_the_urls_the_allow_list_checked() {
+        let yaml = "name: t\ntarget: 'http://a.invalid\\@127.0.0.1:5001/'\nendpoints:\n  - { name: one, path: /x }\n  - { name: two, path: 'http://0x7f000001:5002/y?z=1' }\n";
+        let scenario = lt_scenario::parse("t.yaml", yaml).unwrap();
+        let checked = address::destinations(&scenario).unwrap();
+        assert_eq!(address::host_of(&checked[0]), "a.invalid");
+        let planned: Vec<Url> = scenario
+            .endpoints
+            .iter()
+            .map(|e| EndpointPlan::new(&scenario, e).unwrap().url)
+            .collect();
+        assert_eq!(planned, checked[1..]);
+        assert_eq!(planned[0].as_str(), "http://a.invalid/@127.0.0.1:5001/x");
+        assert_eq!(planned[1].as_str(), "http://127.0.0.1:5002/y?z=1");
     }
 }

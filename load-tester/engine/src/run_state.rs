@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderName, HeaderValue};
 use lt_protocol::{EndReason, Lifecycle, LifecycleState, WorkerEvent};
@@ -61,7 +61,40 @@ pub struct RunState {
     /// When the run (the schedule, the deadline) started.
     pub started: OnceLock<Instant>,
     pub started_at_ms: OnceLock<u64>,
+    /// The client every request is sent with (see [`http_client`]).
+    pub http: reqwest::Client,
     events: Option<UnboundedSender<WorkerEvent>>,
+}
+
+/// The longest request timeout of the scenario: the client's own bound.
+pub fn longest_timeout(scenario: &Scenario) -> Duration {
+    scenario
+        .endpoints
+        .iter()
+        .map(|e| e.timeout)
+        .max()
+        .unwrap_or(Duration::from_secs(30))
+}
+
+/// One client for the whole run: no cookies, one connection pool, and redirects followed only
+/// within the origin they started from. A target must not be able to send the load to a host the
+/// control server's allow-list never judged; a redirect elsewhere is the request's answer (a 3xx
+/// that fails unless the endpoint expects it).
+fn http_client(scenario: &Scenario) -> Result<reqwest::Client, EngineError> {
+    let same_origin = reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 10 || first.as_ref() != Some(&attempt.url().origin()) {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("load-tester/", env!("CARGO_PKG_VERSION")))
+        .timeout(longest_timeout(scenario))
+        .redirect(same_origin)
+        .build()
+        .map_err(|e| EngineError::Internal(format!("building the HTTP client: {e}")))
 }
 
 impl RunState {
@@ -105,7 +138,9 @@ impl RunState {
             .map(|_| UserSlot::default())
             .collect();
         let control = Control::new(&scenario, epoch);
+        let http = http_client(&scenario)?;
         Ok(RunState {
+            http,
             endpoints,
             global_breaker,
             control,

@@ -5,6 +5,7 @@
 //! position (`FILE:LINE:COLUMN: field.path: message`). The format is documented in
 //! `docs/scenario-format.md`.
 
+pub mod address;
 mod diagnostic;
 pub mod duration;
 mod model;

@@ -1,5 +1,7 @@
 //! Which hosts sessions may send load to.
 
+use lt_scenario::address::{self, Url};
+
 use crate::error::ApiError;
 
 /// Hosts (or host:port) the operator allows; `*` allows any.
@@ -28,24 +30,40 @@ impl AllowList {
         &self.entries
     }
 
-    /// Refuses (403) a target URL whose host is not allowed.
-    pub fn check(&self, target: &str) -> Result<(), ApiError> {
-        let (host, port) = host_and_port(target);
-        let allowed = self.entries.iter().any(|e| {
-            e == "*" || *e == host || port.as_ref().is_some_and(|p| *e == format!("{host}:{p}"))
-        });
+    /// Refuses (403) a scenario that would send a request to a host not on the list: its target
+    /// or any endpoint's absolute URL. Hosts are read by [`lt_scenario::address`], the same parse
+    /// the engine sends with, so what is judged here is where requests go.
+    pub fn check_scenario(&self, scenario: &lt_scenario::Scenario) -> Result<(), ApiError> {
+        let urls = lt_scenario::address::destinations(scenario)
+            .map_err(|e| ApiError::invalid("invalid_target", e))?;
+        urls.iter().try_for_each(|url| self.check(url))
+    }
+
+    /// Refuses (403) a URL whose host (or host:port) is not allowed.
+    pub fn check(&self, url: &Url) -> Result<(), ApiError> {
+        let host = address::host_of(url);
+        let port = url.port_or_known_default();
+        let allowed = self
+            .entries
+            .iter()
+            .any(|e| e == "*" || *e == host || port.is_some_and(|p| *e == format!("{host}:{p}")));
         if allowed {
             return Ok(());
         }
+        let shown = match port {
+            Some(p) if host.contains(':') => format!("[{host}]:{p}"),
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
         Err(ApiError::new(
             axum::http::StatusCode::FORBIDDEN,
             "target_not_allowed",
             format!(
-                "target `{target}`: host `{host}` is not on this server's allow-list (allowed_targets: {})",
+                "target `{url}`: requests would go to host `{shown}`, which is not on this server's allow-list (allowed_targets: {})",
                 self.entries.join(", ")
             ),
         )
-        .with_details(serde_json::json!({ "target": target, "host": host, "allowed": self.entries })))
+        .with_details(serde_json::json!({ "target": url.as_str(), "host": host, "port": port, "allowed": self.entries })))
     }
 }
 
@@ -57,33 +75,13 @@ fn normalize(entry: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// The host (lowercase, IPv6 without brackets) and explicit-or-default port of an http(s) URL.
-fn host_and_port(url: &str) -> (String, Option<String>) {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let default_port = if scheme.eq_ignore_ascii_case("https") {
-        "443"
-    } else {
-        "80"
-    };
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').unwrap_or((v6, ""));
-        let port = after.strip_prefix(':').unwrap_or(default_port);
-        return (host.to_ascii_lowercase(), Some(port.to_string()));
-    }
-    match authority.rsplit_once(':') {
-        Some((host, port)) => (host.to_ascii_lowercase(), Some(port.to_string())),
-        None => (
-            authority.to_ascii_lowercase(),
-            Some(default_port.to_string()),
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
 
     #[test]
     fn hosts_and_host_ports_are_matched() {
@@ -99,7 +97,7 @@ mod tests {
             "http://[::1]:9000",
             "https://shop.test:8443/api",
         ] {
-            assert!(list.check(ok).is_ok(), "{ok}");
+            assert!(list.check(&url(ok)).is_ok(), "{ok}");
         }
         for refused in [
             "http://example.com",
@@ -107,13 +105,13 @@ mod tests {
             "http://127.0.0.2:5001",
             "http://user@evil.test",
         ] {
-            let e = list.check(refused).unwrap_err();
+            let e = list.check(&url(refused)).unwrap_err();
             assert_eq!(e.status, axum::http::StatusCode::FORBIDDEN, "{refused}");
             assert!(e.message.contains("allow-list"), "{}", e.message);
         }
         assert!(
             AllowList::new(&["*".into()])
-                .check("http://anything.test")
+                .check(&url("http://anything.test"))
                 .is_ok()
         );
     }

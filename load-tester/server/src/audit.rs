@@ -8,14 +8,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use lt_store::AuditEntry;
 
-use crate::api::AppState;
 use crate::auth::Caller;
 use crate::error::ErrorCode;
 use crate::time::now_ms;
 
-/// Records mutating calls after they are answered.
+/// Records mutating calls after they are answered, in `store`.
 pub async fn record(
-    State(app): State<AppState>,
+    State(store): State<lt_store::Store>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
@@ -48,7 +47,6 @@ pub async fn record(
         status: status.as_u16(),
         detail: None,
     };
-    let store = app.store.clone();
     // Durable before the answer leaves, so a caller can read its own entry right after.
     let recorded = tokio::task::spawn_blocking(move || store.record_audit(&entry)).await;
     if let Ok(Err(e)) = recorded {
@@ -61,4 +59,48 @@ fn session_in_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/api/sessions/")?;
     let id = rest.split('/').next()?;
     (!id.is_empty()).then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{call, request};
+
+    #[tokio::test]
+    async fn the_layer_alone_records_changes_and_refusals_but_not_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = lt_store::Store::open(&dir.path().join("s.db")).unwrap();
+        let app = axum::Router::new()
+            .route(
+                "/api/sessions/{id}/stop",
+                axum::routing::post(|| async { "stopping" }),
+            )
+            .route(
+                "/api/sessions",
+                axum::routing::get(|| async { "list" })
+                    .post(|| async { crate::error::ApiError::invalid("invalid_scenario", "no") }),
+            )
+            .layer(axum::middleware::from_fn_with_state(store.clone(), record));
+        call(
+            app.clone(),
+            request("GET", "/api/sessions", "127.0.0.1:5", None),
+        )
+        .await;
+        call(
+            app.clone(),
+            request("POST", "/api/sessions/abc/stop", "127.0.0.1:5", None),
+        )
+        .await;
+        call(app, request("POST", "/api/sessions", "10.0.0.9:7", None)).await;
+        let entries = store.audit(10).unwrap();
+        assert_eq!(entries.len(), 2, "{entries:?}");
+        let refused = &entries[0];
+        assert_eq!(refused.action, "POST /api/sessions");
+        assert_eq!(refused.result, "invalid_scenario");
+        assert_eq!(refused.status, 422);
+        assert_eq!(refused.client, "10.0.0.9:7");
+        let stop = &entries[1];
+        assert_eq!(stop.target.as_deref(), Some("abc"));
+        assert_eq!(stop.result, "ok");
+    }
 }

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 
-use crate::api::AppState;
 use crate::error::ApiError;
+use crate::live_settings::LiveSettings;
 use crate::settings::ReadAccess;
 
 /// The settings key of the stored token hash.
@@ -101,9 +101,16 @@ pub fn is_read(method: &Method, path: &str) -> bool {
         || (*method == Method::POST && path == "/api/scenarios/validate")
 }
 
+/// What the token check needs: the token and the settings in force (`read_access`).
+#[derive(Debug, Clone)]
+pub struct AuthState {
+    pub token: Token,
+    pub settings: std::sync::Arc<LiveSettings>,
+}
+
 /// Checks the token where needed and tags the request with its [`Caller`].
 pub async fn guard(
-    State(app): State<AppState>,
+    State(app): State<AuthState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     mut request: Request,
     next: Next,
@@ -196,5 +203,57 @@ mod tests {
         assert!(again.matches(&secret));
         let (renewed, _) = Token::load(None, &store, true, 3).unwrap();
         assert!(!renewed.matches(&secret));
+    }
+
+    fn guarded(read_access: ReadAccess) -> axum::Router {
+        let settings = crate::settings::Settings {
+            read_access,
+            ..Default::default()
+        };
+        let state = AuthState {
+            token: Token::from_secret("the-right-token-0123"),
+            settings: std::sync::Arc::new(LiveSettings::new(settings)),
+        };
+        axum::Router::new()
+            .route(
+                "/api/sessions",
+                axum::routing::get(
+                    |axum::Extension(c): axum::Extension<Caller>| async move { c.0 },
+                )
+                .post(|| async { "started" }),
+            )
+            .layer(axum::middleware::from_fn_with_state(state, guard))
+    }
+
+    #[tokio::test]
+    async fn the_guard_alone_asks_for_the_token_where_it_should() {
+        use crate::test_support::{call, request};
+        let right = Some("the-right-token-0123");
+        let wrong = Some("not-the-token-at-all");
+        let cases = [
+            (ReadAccess::Loopback, "GET", "127.0.0.1:9", None, 200),
+            (ReadAccess::Loopback, "GET", "10.1.2.3:9", None, 401),
+            (ReadAccess::Loopback, "GET", "10.1.2.3:9", right, 200),
+            (ReadAccess::Loopback, "GET", "127.0.0.1:9", wrong, 401),
+            (ReadAccess::Loopback, "POST", "127.0.0.1:9", None, 401),
+            (ReadAccess::Loopback, "POST", "127.0.0.1:9", right, 200),
+            (ReadAccess::Open, "GET", "10.1.2.3:9", None, 200),
+            (ReadAccess::Token, "GET", "127.0.0.1:9", None, 401),
+        ];
+        for (access, method, client, token, want) in cases {
+            let (status, body) = call(
+                guarded(access),
+                request(method, "/api/sessions", client, token),
+            )
+            .await;
+            assert_eq!(
+                status.as_u16(),
+                want,
+                "{access:?} {method} from {client} with {token:?}"
+            );
+            if want == 401 {
+                assert_eq!(body["code"], "unauthorized");
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod api;
 mod audit;
 mod auth;
 mod error;
+mod host_check;
 mod hub;
 mod live_settings;
 mod panel;
@@ -17,7 +18,10 @@ mod process;
 mod rate_limit;
 mod session;
 pub mod settings;
+mod state;
 mod supervisor;
+#[cfg(test)]
+mod test_support;
 mod time;
 
 use std::future::Future;
@@ -31,11 +35,10 @@ pub use settings::{Flags, ReadAccess, Settings, SettingsError};
 pub use supervisor::RecoverCounts;
 
 use crate::allow_list::AllowList;
-use crate::api::{AppState, Shared};
 use crate::auth::Token;
 use crate::hub::Hub;
 use crate::live_settings::LiveSettings;
-use crate::rate_limit::RateLimiter;
+use crate::state::{AppState, Shared};
 use crate::supervisor::Supervisor;
 
 /// Why the server could not start.
@@ -124,7 +127,7 @@ pub async fn start(settings: Settings, options: StartOptions) -> Result<Started,
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
     let state = AppState::new(Shared {
-        limiter: RateLimiter::default(),
+        limiter: Arc::default(),
         settings,
         store,
         hub,
@@ -151,7 +154,10 @@ impl Started {
     ) -> Result<(), ServerError> {
         let state = self.state;
         let pruner = tokio::spawn(prune_forever(state.clone()));
-        let app = api::router(state.clone()).merge(panel::router());
+        let hosts = host_check::AllowedHosts::new(self.addr, &state.settings.get().allowed_hosts);
+        let app = api::router(state.clone()).merge(panel::router()).layer(
+            axum::middleware::from_fn_with_state(hosts, host_check::guard),
+        );
         let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
         let serve = axum::serve(
             self.listener,

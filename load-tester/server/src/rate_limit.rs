@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::AppState;
 use crate::error::ApiError;
+use crate::live_settings::LiveSettings;
 use crate::session::lock;
 
 /// Buckets kept before idle ones are forgotten.
@@ -58,9 +58,16 @@ impl RateLimiter {
     }
 }
 
+/// What the rate limit needs: the buckets and the settings in force (`rate_limit`).
+#[derive(Debug, Clone)]
+pub struct RateState {
+    pub limiter: std::sync::Arc<RateLimiter>,
+    pub settings: std::sync::Arc<LiveSettings>,
+}
+
 /// Answers 429 to a client over its rate.
 pub async fn limit(
-    State(app): State<AppState>,
+    State(app): State<RateState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
@@ -116,5 +123,31 @@ mod tests {
                 .is_ok()
         );
         assert!(RateLimiter::default().take(ip, t0, 0).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_layer_alone_answers_429_with_retry_after() {
+        use crate::test_support::{call, request};
+        let settings = crate::settings::Settings {
+            rate_limit: 1,
+            ..Default::default()
+        };
+        let state = RateState {
+            limiter: std::sync::Arc::default(),
+            settings: std::sync::Arc::new(LiveSettings::new(settings)),
+        };
+        let app = axum::Router::new()
+            .route("/x", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(state, limit));
+        for _ in 0..2 {
+            let (status, _) = call(app.clone(), request("GET", "/x", "10.0.0.1:1", None)).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let (status, body) = call(app.clone(), request("GET", "/x", "10.0.0.1:1", None)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(body["code"], "rate_limited");
+        assert_eq!(body["details"]["limit_per_second"], 1);
+        let (status, _) = call(app, request("GET", "/x", "10.0.0.2:1", None)).await;
+        assert_eq!(status, StatusCode::OK, "another client has its own bucket");
     }
 }

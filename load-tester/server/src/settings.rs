@@ -39,6 +39,11 @@ pub struct Settings {
     /// Hosts (or host:port) sessions may target; `*` allows any. Comma-separated in `LT_*`.
     #[serde(deserialize_with = "list_or_csv")]
     pub allowed_targets: Vec<String>,
+    /// Names (besides localhost, the loopback addresses and the bind address) this server answers
+    /// to in `Host`; others get 421 (DNS-rebinding defence). `*` answers any. Comma-separated in
+    /// `LT_*`.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub allowed_hosts: Vec<String>,
     /// Users per session, at most.
     pub max_users_per_session: u32,
     /// Sessions running at once, at most.
@@ -78,6 +83,7 @@ impl Default for Settings {
                 "127.0.0.1".to_string(),
                 "::1".to_string(),
             ],
+            allowed_hosts: Vec::new(),
             max_users_per_session: 10_000,
             max_sessions: 16,
             max_arrival_rate: 100_000.0,
@@ -217,12 +223,15 @@ impl Settings {
                 "must be at least 16 characters (the value is not shown)".into(),
             ));
         }
-        for entry in &self.allowed_targets {
-            if entry.trim().is_empty() || entry.contains('/') {
-                return Some((
-                    "allowed_targets",
-                    format!("`{entry}` is not a host or host:port"),
-                ));
+        for (key, list) in [
+            ("allowed_targets", &self.allowed_targets),
+            ("allowed_hosts", &self.allowed_hosts),
+        ] {
+            if let Some(entry) = list
+                .iter()
+                .find(|e| e.trim().is_empty() || e.contains(['/', '@', ' ']))
+            {
+                return Some((key, format!("`{entry}` is not a host or host:port")));
             }
         }
         None

@@ -30,6 +30,7 @@ pub struct Received {
     pub traceparent: Option<String>,
     pub baggage: Option<String>,
     pub user_id: Option<String>,
+    pub authorization: Option<String>,
     pub at: Instant,
 }
 
@@ -116,6 +117,7 @@ async fn handle(
         traceparent: header("traceparent"),
         baggage: header("baggage"),
         user_id: header("x-user-id"),
+        authorization: header("authorization"),
         at: Instant::now(),
     });
     let mode = shared

@@ -205,6 +205,16 @@ fn read_one(
 
 fn check_path(r: &mut Reader, item: &Item<'_>, path: String) -> Option<String> {
     if path.starts_with('/') {
+        if path.contains('\\') {
+            r.error_at(
+                item,
+                format!(
+                    "path `{}` must not contain a backslash: HTTP clients read it as `/`; encode it (`%5C`)",
+                    shorten(&path)
+                ),
+            );
+            return None;
+        }
         if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
             r.error_at(
                 item,
@@ -292,6 +302,16 @@ fn pairs(r: &mut Reader, item: &Item<'_>, kind: Kind) -> Option<Vec<(String, Str
                 format!(
                     "header value {} must not contain line breaks or control characters",
                     describe(value)
+                ),
+            );
+            continue;
+        }
+        if text == crate::redact::REDACTED {
+            r.error_at(
+                &value_item,
+                format!(
+                    "`{}` is the mask the server shows in place of a secret; put the real value here, or start the scenario by its file name",
+                    crate::redact::REDACTED
                 ),
             );
             continue;

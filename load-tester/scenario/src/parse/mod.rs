@@ -17,6 +17,8 @@ mod url;
 mod user_ids;
 mod yaml;
 
+pub(crate) use yaml::too_deep;
+
 use crate::{Diagnostics, Overrides, Scenario};
 
 pub use overrides::{apply_overrides, check_weights};

@@ -2,6 +2,7 @@
 //! with a host.
 
 use super::reader::shorten;
+use crate::address::canonical;
 
 /// What a URL may carry after its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,15 +46,19 @@ pub(crate) fn check_http_url(text: &str, rest: Rest) -> Result<String, String> {
     {
         return Err(format!("`{shown}` has an invalid port `{}`", shorten(port)));
     }
+    // The WHATWG parse decides what the client will use: a backslash, an encoded or numeric
+    // host all come out here in the one form every later parse agrees with.
+    let url =
+        canonical(text).map_err(|reason| format!("`{shown}` is not a valid URL: {reason}"))?;
     match rest {
-        Rest::BaseOnly if text.contains(['?', '#']) => Err(format!(
+        Rest::BaseOnly if url.query().is_some() || url.fragment().is_some() => Err(format!(
             "`{shown}` must not have a query or fragment; put them on the endpoints"
         )),
-        Rest::QueryAllowed if text.contains('#') => {
+        Rest::QueryAllowed if url.fragment().is_some() => {
             Err(format!("`{shown}` must not have a fragment (`#...`)"))
         }
-        Rest::BaseOnly => Ok(text.trim_end_matches('/').to_string()),
-        Rest::QueryAllowed => Ok(text.to_string()),
+        Rest::BaseOnly => Ok(url.as_str().trim_end_matches('/').to_string()),
+        Rest::QueryAllowed => Ok(url.into()),
     }
 }
 
@@ -77,7 +82,12 @@ mod tests {
     fn accepts_http_urls_and_drops_trailing_slashes() {
         let ok = |t| check_http_url(t, Rest::BaseOnly).unwrap();
         assert_eq!(ok("http://127.0.0.1:5001/"), "http://127.0.0.1:5001");
-        assert_eq!(ok("HTTPS://example.com/api//"), "HTTPS://example.com/api");
+        assert_eq!(ok("HTTPS://example.com/api//"), "https://example.com/api");
+        assert_eq!(
+            ok("http://a.invalid\\@127.0.0.1/"),
+            "http://a.invalid/@127.0.0.1"
+        );
+        assert_eq!(ok("http://0x7f.1:80"), "http://127.0.0.1");
         assert_eq!(ok("http://[::1]:8080"), "http://[::1]:8080");
         assert_eq!(ok("http://user@host"), "http://user@host");
     }

@@ -136,7 +136,7 @@ fn is_blank(text: &str) -> bool {
 
 /// The first line (1-based) whose structure starts further right than the parser can safely
 /// nest: leading spaces plus compact block indicators (`- `, `? `, `: `).
-fn too_deep(text: &str) -> Option<usize> {
+pub(crate) fn too_deep(text: &str) -> Option<usize> {
     text.lines().enumerate().find_map(|(i, line)| {
         let bytes = line.as_bytes();
         let mut at = 0;

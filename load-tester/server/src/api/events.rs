@@ -7,12 +7,13 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 
 use super::AppState;
+use super::extract::ApiPath;
 use super::sessions::load;
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{ClientGuard, Subscription};
@@ -24,7 +25,7 @@ const RETRY: Duration = Duration::from_secs(2);
 /// `GET /api/sessions/{id}/events`.
 pub async fn session(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     load(&app, &id).await?;

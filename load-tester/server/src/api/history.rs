@@ -2,13 +2,14 @@
 //! server's configuration history and audit log.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::extract::{ApiPath, ApiQuery};
 use super::sessions::{error_rate, load};
 use crate::error::{ApiError, ApiResult};
 
@@ -22,8 +23,8 @@ pub struct StatsQuery {
 /// `GET /api/sessions/{id}/stats?after=N`: the per-second series, each with its endpoints.
 pub async fn stats(
     State(app): State<AppState>,
-    Path(id): Path<String>,
-    Query(q): Query<StatsQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<Json<Value>> {
     load(&app, &id).await?;
     let limit = q.limit.unwrap_or(3600).min(86_400);
@@ -35,7 +36,10 @@ pub async fn stats(
 /// `GET /api/sessions/{id}/errors`: failures grouped, with sample trace ids. While a session
 /// runs, counts come from the sampled error events (at most 20 a second); once its report
 /// exists, a group's count is the report's exact one (`counts` says which).
-pub async fn errors(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn errors(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let row = load(&app, &id).await?;
     let key = id.clone();
     let mut groups = app.db(move |s| s.errors(&key)).await?;
@@ -65,7 +69,7 @@ pub async fn errors(State(app): State<AppState>, Path(id): Path<String>) -> ApiR
 /// `GET /api/sessions/{id}/report`: Goose's HTML report.
 pub async fn report_html(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     file(&app, &id, "report.html", "text/html; charset=utf-8").await
 }
@@ -73,13 +77,16 @@ pub async fn report_html(
 /// `GET /api/sessions/{id}/report.json`: the JSON summary (`docs/report.schema.json`).
 pub async fn report_json(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     file(&app, &id, "report.json", "application/json").await
 }
 
 /// `GET /api/sessions/{id}/junit.xml`: one test case per threshold.
-pub async fn junit(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn junit(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Response> {
     file(&app, &id, "junit.xml", "application/xml").await
 }
 
@@ -123,7 +130,7 @@ pub struct CompareQuery {
 /// `GET /api/compare?a=ID&b=ID`: two sessions' figures side by side, with b − a.
 pub async fn compare(
     State(app): State<AppState>,
-    Query(q): Query<CompareQuery>,
+    ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> ApiResult<Json<Value>> {
     let a = load(&app, &q.a).await?;
     let b = load(&app, &q.b).await?;
@@ -169,7 +176,7 @@ pub struct HistoryQuery {
 /// `GET /api/config/history?session=ID`: every live change, newest first.
 pub async fn config_history(
     State(app): State<AppState>,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(200).min(10_000);
     let changes = app
@@ -186,7 +193,7 @@ pub struct AuditQuery {
 /// `GET /api/audit`: management calls, newest first.
 pub async fn audit(
     State(app): State<AppState>,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = q.limit.unwrap_or(200).min(10_000);
     let entries = app.db(move |s| s.audit(limit)).await?;

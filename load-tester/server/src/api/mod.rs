@@ -2,6 +2,7 @@
 //! (audit log, per-client rate limit, token check).
 
 mod events;
+pub mod extract;
 mod history;
 mod metrics;
 mod openapi;
@@ -9,65 +10,15 @@ mod scenarios;
 mod sessions;
 mod settings;
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use axum::Router;
+use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
-use lt_store::Store;
 
-use crate::allow_list::AllowList;
-use crate::auth::Token;
 use crate::error::ApiError;
-use crate::hub::Hub;
-use crate::live_settings::LiveSettings;
-use crate::rate_limit::RateLimiter;
-use crate::supervisor::Supervisor;
+pub use crate::state::AppState;
 
 pub use openapi::document as openapi_document;
-
-/// What every handler shares.
-#[derive(Debug, Clone)]
-pub struct AppState(Arc<Shared>);
-
-#[derive(Debug)]
-pub struct Shared {
-    pub settings: Arc<LiveSettings>,
-    pub store: Store,
-    pub hub: Arc<Hub>,
-    pub supervisor: Arc<Supervisor>,
-    pub token: Token,
-    pub allow: AllowList,
-    pub limiter: RateLimiter,
-    pub started: Instant,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(shared: Shared) -> AppState {
-        AppState(Arc::new(shared))
-    }
-
-    /// Runs a blocking store call off the async threads.
-    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T, lt_store::StoreError> + Send + 'static,
-    {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| ApiError::internal("a store task", e))?
-            .map_err(ApiError::from)
-    }
-}
 
 /// The API's routes, with their layers.
 pub fn router(state: AppState) -> Router {
@@ -101,9 +52,20 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::serve))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(from_fn_with_state(state.clone(), crate::auth::guard))
-        .layer(from_fn_with_state(state.clone(), crate::rate_limit::limit))
-        .layer(from_fn_with_state(state.clone(), crate::audit::record))
+        .layer(axum::extract::DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(axum::middleware::map_response(crate::error::json_errors))
+        .layer(from_fn_with_state(
+            crate::auth::AuthState::from_ref(&state),
+            crate::auth::guard,
+        ))
+        .layer(from_fn_with_state(
+            crate::rate_limit::RateState::from_ref(&state),
+            crate::rate_limit::limit,
+        ))
+        .layer(from_fn_with_state(
+            state.store.clone(),
+            crate::audit::record,
+        ))
         .with_state(state)
 }
 
@@ -129,12 +91,24 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiEr
     )
 }
 
-/// Reads a JSON body strictly, naming the field of any problem (422).
+/// Reads a JSON body strictly: text that is not JSON is 400 with where it breaks; JSON of the
+/// wrong shape is 422 naming the field.
 pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        if matches!(
+            inner.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        ) {
+            return ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {inner}"),
+            )
+            .with_details(serde_json::json!({ "line": inner.line(), "column": inner.column() }));
+        }
         let message = if path == "." || path.is_empty() {
             format!("the body is not valid: {inner}")
         } else {

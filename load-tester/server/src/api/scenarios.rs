@@ -7,6 +7,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::extract::ApiBody;
 use crate::error::{ApiError, ApiResult};
 
 /// The name diagnostics give YAML sent in a request body.
@@ -49,13 +50,13 @@ fn read_dir(dir: &Path) -> ApiResult<Vec<Value>> {
                     "duration": lt_scenario::format_duration(s.load.duration),
                     "endpoints": s.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>(),
                     "valid": true,
-                    "yaml": text,
+                    "yaml": lt_scenario::redact::mask_secrets(&text),
                 }),
                 Err(d) => json!({
                     "file": file,
                     "valid": false,
                     "problems": d.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-                    "yaml": text,
+                    "yaml": lt_scenario::redact::mask_secrets(&text),
                 }),
             })
         })
@@ -92,7 +93,8 @@ pub fn find(dir: &Path, name: &str) -> ApiResult<(String, String)> {
 
 /// `POST /api/scenarios/validate` with YAML text: 200 with a summary, or 422 with every problem
 /// positioned as `load-tester validate` prints it.
-pub async fn validate(body: String) -> ApiResult<Json<Value>> {
+pub async fn validate(body: ApiBody) -> ApiResult<Json<Value>> {
+    let body = body.text()?;
     let scenario =
         lt_scenario::parse(INLINE_SOURCE, &body).map_err(|d| ApiError::diagnostics(&d))?;
     Ok(Json(json!({

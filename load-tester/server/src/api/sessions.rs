@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use lt_protocol::Command;
@@ -12,6 +11,7 @@ use lt_store::{ConfigChange, SessionFilter, SessionRow};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
+use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::{AppState, json_body, scenarios};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -45,7 +45,7 @@ struct StartBody {
 pub async fn start(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<impl IntoResponse> {
     let body: StartBody = json_body(&body)?;
     let (source, yaml) = match (&body.scenario, &body.scenario_yaml) {
@@ -60,7 +60,7 @@ pub async fn start(
     };
     let scenario = lt_scenario::parse_with_overrides(&source, &yaml, &body.overrides)
         .map_err(|d| ApiError::diagnostics(&d))?;
-    app.allow.check(&scenario.target)?;
+    app.allow.check_scenario(&scenario)?;
     let caps = app.settings.get();
     if scenario.load.max_users > caps.max_users_per_session {
         return Err(ApiError::cap(
@@ -115,7 +115,7 @@ pub struct ListQuery {
 /// `GET /api/sessions?status=running&scenario=smoke&limit=50`.
 pub async fn list(
     State(app): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let statuses: Vec<String> = q
         .status
@@ -151,7 +151,10 @@ pub async fn list(
 }
 
 /// `GET /api/sessions/{id}`: configuration, status and live summary.
-pub async fn one(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn one(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let row = load(&app, &id).await?;
     Ok(Json(session_json(
         &row,
@@ -240,7 +243,7 @@ pub fn error_rate(failures: u64, requests: u64) -> f64 {
 pub async fn stop(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<impl IntoResponse> {
     let session = running(&app, &id).await?;
     app.supervisor.stop(&session, &caller.0);
@@ -301,8 +304,8 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Er
 pub async fn change(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
-    body: Bytes,
+    ApiPath(id): ApiPath<String>,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Json<Value>> {
     let body: ChangeBody = json_body(&body)?;
     let session = running(&app, &id).await?;

@@ -2,11 +2,11 @@
 //! token.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, State};
 use lt_store::ConfigChange;
 use serde_json::{Map, Value, json};
 
+use super::extract::ApiBody;
 use super::{AppState, json_body};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -30,7 +30,7 @@ pub async fn current(State(app): State<AppState>) -> Json<Value> {
 pub async fn change(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Bytes,
+    ApiBody(body): ApiBody,
 ) -> ApiResult<Json<Value>> {
     let patch: Map<String, Value> = json_body(&body)?;
     if patch.is_empty() {
