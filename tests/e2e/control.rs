@@ -19,6 +19,8 @@ pub const TOKEN: &str = "e2e-token-0123456789abcdef";
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// What it printed up to the line naming its URL.
+    pub banner: String,
     pub data_dir: PathBuf,
     pub client: reqwest::Client,
 }
@@ -36,16 +38,26 @@ impl Server {
         scenarios: &Path,
         env: &[(&str, &str)],
     ) -> Server {
+        Server::launch(data_dir, scenarios, env, false).await
+    }
+
+    /// Like [`Server::start`], with the bundled targets (in their own process).
+    pub async fn start_with_targets(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+        Server::launch(data_dir, &scenarios, env, true).await
+    }
+
+    async fn launch(
+        data_dir: &Path,
+        scenarios: &Path,
+        env: &[(&str, &str)],
+        bundled_targets: bool,
+    ) -> Server {
         let mut command = tokio::process::Command::new(BIN);
         command
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--no-targets",
-                "--data-dir",
-            ])
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args((!bundled_targets).then_some("--no-targets"))
             .arg("--scenarios-dir")
             .arg(scenarios)
             .current_dir(data_dir)
@@ -63,7 +75,7 @@ impl Server {
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
         let mut seen = String::new();
-        let url = tokio::time::timeout(Duration::from_secs(60), async {
+        let url = tokio::time::timeout(Duration::from_secs(180), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 seen.push_str(&line);
                 seen.push('\n');
@@ -82,6 +94,7 @@ impl Server {
         Server {
             child,
             url,
+            banner: seen,
             data_dir: data_dir.to_path_buf(),
             client: reqwest::Client::new(),
         }
@@ -252,6 +265,11 @@ fn parse_block(block: &str) -> Option<Event> {
 /// Pids of live worker processes whose command line mentions `needle` (a data dir or a session
 /// id), zombies excluded.
 pub fn worker_pids(needle: &str) -> Vec<u32> {
+    pids_of("worker", needle)
+}
+
+/// Live processes of `load-tester <subcommand>` whose command line mentions `needle`.
+pub fn pids_of(subcommand: &str, needle: &str) -> Vec<u32> {
     let mut pids = Vec::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return pids;
@@ -274,7 +292,7 @@ pub fn worker_pids(needle: &str) -> Vec<u32> {
                     .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
             })
             .unwrap_or(true);
-        if cmd.contains(" worker ") && cmd.contains(needle) && !zombie {
+        if cmd.contains(&format!(" {subcommand} ")) && cmd.contains(needle) && !zombie {
             pids.push(pid);
         }
     }

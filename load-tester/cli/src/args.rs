@@ -27,6 +27,23 @@ pub enum Command {
     /// Run one session for the control server (started by it; not for direct use).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// Run the bundled target services for the control server (started by it).
+    #[command(hide = true)]
+    Targets(TargetsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// Folder of their SQLite database.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    #[arg(long, default_value_t = 5001)]
+    pub ec_port: u16,
+    #[arg(long, default_value_t = 5002)]
+    pub distributed_port: u16,
 }
 
 #[derive(Debug, Args, Default)]

@@ -4,7 +4,9 @@
 //! 3 aborted (error budget) or stopped by a signal; 4 the run could not start or finish.
 
 mod args;
+mod bundled;
 mod exit;
+mod lab;
 mod progress;
 mod run;
 mod runtime;
@@ -33,15 +35,19 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
-    // The server also logs to a rotated file; it sets up its own logging.
-    if !matches!(command, Command::Serve(_)) {
-        init_tracing(cli.verbose);
+    // The server also logs to a rotated file, and the bundled targets log to theirs (the
+    // server sends their stderr there): they set up their own logging.
+    match &command {
+        Command::Serve(_) => {}
+        Command::Targets(_) => init_target_logs(),
+        _ => init_tracing(cli.verbose),
     }
     let code = match command {
         Command::Validate(args) => validate::main(&args),
         Command::Run(args) => run::main(args),
         Command::Worker(args) => worker::main(args),
         Command::Serve(args) => serve::main(args, cli.verbose),
+        Command::Targets(args) => lab::main(args),
     };
     ExitCode::from(code)
 }
@@ -56,6 +62,16 @@ fn init_tracing(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(log_filter(default))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The bundled targets' logs: every request's warnings and the services' info lines, plain
+/// text (they go to a file).
+fn init_target_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(log_filter("info,sqlx=warn,tower_http=warn"))
+        .with_ansi(false)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -44,18 +44,25 @@ pub fn main(args: ServeArgs, verbose: u8) -> u8 {
 }
 
 async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("finding this executable")?;
     let lab = if settings.bundled_targets {
-        let config = targets::LabConfig {
+        let spec = crate::bundled::Spec {
+            exe: exe.clone(),
             data_dir: settings.data_dir.join("targets"),
-            ec_addr: (settings.bind.ip(), settings.ec_port).into(),
-            distributed_addr: (settings.bind.ip(), settings.distributed_port).into(),
-            ..targets::LabConfig::default()
+            host: settings.bind.ip(),
+            ports: [
+                ("ec", settings.ec_port),
+                ("distributed", settings.distributed_port),
+            ]
+            .into_iter()
+            .collect(),
+            log_file: settings.log_dir().join("targets.log"),
         };
         eprintln!(
-            "load-tester: starting the bundled targets on {} and {} (first start seeds the database)…",
-            config.ec_addr, config.distributed_addr
+            "load-tester: starting the bundled targets in their own process (first start seeds the database; log: {})…",
+            spec.log_file.display()
         );
-        let lab = targets::Lab::start(config)
+        let lab = crate::bundled::BundledTargets::start(spec)
             .await
             .context("starting the bundled targets (turn them off with --no-targets or LT_BUNDLED_TARGETS=false)")?;
         Some(lab)
@@ -64,22 +71,23 @@ async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Resu
     };
     let extra_allowed = lab
         .iter()
-        .flat_map(|l| [l.ec_addr().to_string(), l.distributed_addr().to_string()])
+        .flat_map(|l| l.addrs.values().map(ToString::to_string))
         .collect();
     let options = lt_server::StartOptions {
-        worker_exe: std::env::current_exe().context("finding this executable to run workers")?,
+        worker_exe: exe,
         renew_token,
         extra_allowed,
     };
+    if let Some(lab) = &lab {
+        let list: Vec<String> = lab
+            .addrs
+            .iter()
+            .map(|(name, addr)| format!("{name} http://{addr}"))
+            .collect();
+        eprintln!("load-tester: bundled targets: {}", list.join(", "));
+    }
     let started = lt_server::start(settings, options).await?;
     eprintln!("load-tester: control server on http://{}/", started.addr);
-    if let Some(lab) = &lab {
-        eprintln!(
-            "load-tester: bundled targets: ec {} and distributed {}",
-            lab.ec_url(),
-            lab.distributed_url()
-        );
-    }
     match &started.token {
         lt_server::TokenOrigin::Generated(token) => eprintln!(
             "load-tester: API token (shown only now; stored hashed): {token}\n             use it as `Authorization: Bearer <token>`; `--new-token` makes another"
@@ -98,10 +106,11 @@ async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Resu
             r.reattached, r.interrupted
         );
     }
-    started.serve(shutdown_signal()).await?;
+    let served = started.serve(shutdown_signal()).await;
     if let Some(lab) = lab {
-        let _ = lab.shutdown().await;
+        lab.shutdown().await;
     }
+    served?;
     Ok(())
 }
 
