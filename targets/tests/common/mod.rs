@@ -1,7 +1,10 @@
 //! Test helpers: a lab on 127.0.0.1:0 over a fresh SQLite file (own tempdir) or a fresh
-//! PostgreSQL database (own `CREATE DATABASE`, dropped at the end), and a small HTTP client.
+//! PostgreSQL database (own `CREATE DATABASE`, dropped at the end), and a small HTTP client;
+//! [`otlp`] is a real OTLP/HTTP receiver.
 
 #![allow(dead_code)]
+
+pub mod otlp;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -102,6 +105,7 @@ impl TestLab {
             data_dir: dir.path().to_owned(),
             ec_addr: loopback(),
             distributed_addr: loopback(),
+            todo_addr: loopback(),
             scale: TEST_SCALE,
             database_url: pg.as_ref().map(PgDatabase::url),
         })
@@ -117,6 +121,10 @@ impl TestLab {
 
     pub fn ec(&self, path: &str) -> String {
         format!("{}{path}", self.lab.ec_url())
+    }
+
+    pub fn todo(&self, path: &str) -> String {
+        format!("{}{path}", self.lab.todo_url())
     }
 
     pub fn distributed(&self, path: &str) -> String {
