@@ -74,6 +74,14 @@ pub async fn create_pg_database(admin_url: &str) -> PgDatabase {
 }
 
 impl PgDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
     pub fn url(&self) -> String {
         let mut url = reqwest::Url::parse(&self.admin_url).expect("TEST_DATABASE_URL parses");
         url.set_path(&format!("/{}", self.name));
@@ -121,6 +129,16 @@ impl TestLab {
 
     pub fn ec(&self, path: &str) -> String {
         format!("{}{path}", self.lab.ec_url())
+    }
+
+    /// The directory of the SQLite file (`targets.db`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// The PostgreSQL database, when the lab runs on one.
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        self.pg.as_ref()
     }
 
     pub fn todo(&self, path: &str) -> String {
