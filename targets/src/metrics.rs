@@ -149,7 +149,10 @@ impl Metrics {
             .with_description("The most connections the database pool opens.")
             .with_unit("{connection}")
             .with_callback(move |gauge| {
-                gauge.observe(u64::from(pool.pool_stats().max), &[service.clone()]);
+                gauge.observe(
+                    u64::from(pool.pool_stats().max),
+                    std::slice::from_ref(&service),
+                );
             })
             .build();
     }

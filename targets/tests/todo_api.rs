@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 const BASE: &str = "/api/v1/todos";
 
+/// (field, value echoed, message) of one expected problem.
+type Expected = (&'static str, Value, &'static str);
+
 struct Api<'a> {
     lab: &'a TestLab,
 }
@@ -292,7 +295,7 @@ async fn bad_input(kind: Kind) {
     let long = "x".repeat(201);
 
     // Body fields: each bad field is named with its value and what is wrong.
-    let cases: Vec<(Value, Vec<(&str, Value, &str)>)> = vec![
+    let cases: Vec<(Value, Vec<Expected>)> = vec![
         (json!({}), vec![("title", Value::Null, "is required")]),
         (
             json!({"title": ""}),
