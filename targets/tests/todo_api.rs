@@ -595,3 +595,30 @@ async fn health_openapi_and_docs() {
     );
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_statements_use_the_indexes() {
+    let Some(lab) = TestLab::start(Kind::Sqlite).await else {
+        return;
+    };
+    let [(all, all_params), (by_state, state_params)] = targets::todo::store::list_statements();
+    let plan = lab
+        .lab
+        .db()
+        .explain(&all, &all_params)
+        .await
+        .expect("plan")
+        .join(" | ");
+    assert!(plan.contains("todos_created_idx"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    let plan = lab
+        .lab
+        .db()
+        .explain(&by_state, &state_params)
+        .await
+        .expect("plan")
+        .join(" | ");
+    assert!(plan.contains("todos_completed_created_idx"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "no sort: {plan}");
+    lab.stop().await;
+}
