@@ -1,5 +1,5 @@
-//! The whole lab in one call: one database, the EC app and the distributed service on their
-//! listeners, and a handle to stop them. This is what the load tester's one-command start and
+//! The whole lab in one call: one database, the EC app, the distributed service and the Todo
+//! API on their listeners, and a handle to stop them. This is what the load tester's one-command start and
 //! the tests use.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -12,6 +12,7 @@ use crate::db::{self, Db};
 use crate::distributed::{self, DistributedState};
 use crate::ec::{self, ClientConfig, DistributedClient, EcState};
 use crate::error::{Error, bind};
+use crate::todo::{self, TodoState};
 
 /// What [`Lab::start`] starts.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub struct LabConfig {
     pub ec_addr: SocketAddr,
     /// Distributed-service listen address (port 0 picks a free port).
     pub distributed_addr: SocketAddr,
+    /// Todo API listen address (port 0 picks a free port).
+    pub todo_addr: SocketAddr,
     /// Seed size on first start (see [`db::seed`]).
     pub scale: u32,
     /// `sqlite://…` or `postgres://…`; `None` uses the SQLite file in `data_dir`.
@@ -34,6 +37,7 @@ impl Default for LabConfig {
             data_dir: PathBuf::from("./data"),
             ec_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 5001)),
             distributed_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 5002)),
+            todo_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
             scale: db::seed::DEFAULT_SCALE,
             database_url: None,
         }
@@ -49,11 +53,12 @@ impl LabConfig {
     }
 }
 
-/// Running EC and distributed services.
+/// Running EC, distributed and Todo services.
 #[derive(Debug)]
 pub struct Lab {
     ec_addr: SocketAddr,
     distributed_addr: SocketAddr,
+    todo_addr: SocketAddr,
     db: Db,
     stop: watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -65,23 +70,26 @@ pub async fn open_database(url: &str, scale: u32) -> Result<Db, Error> {
 }
 
 impl Lab {
-    /// Binds both listeners (failing fast on a busy port), opens, migrates and seeds the
-    /// database, and serves both services until [`Lab::shutdown`].
+    /// Binds the listeners (failing fast on a busy port), opens, migrates and seeds the
+    /// database, and serves every service until [`Lab::shutdown`].
     pub async fn start(config: LabConfig) -> Result<Self, Error> {
         let ec_listener = bind(config.ec_addr).await?;
         let distributed_listener = bind(config.distributed_addr).await?;
+        let todo_listener = bind(config.todo_addr).await?;
         let db = open_database(&config.resolved_database_url(), config.scale).await?;
-        Self::serve(db, ec_listener, distributed_listener)
+        Self::serve(db, ec_listener, distributed_listener, todo_listener)
     }
 
-    /// Serves both services over an opened database on already bound listeners.
+    /// Serves every service over an opened database on already bound listeners.
     pub fn serve(
         db: Db,
         ec_listener: tokio::net::TcpListener,
         distributed_listener: tokio::net::TcpListener,
+        todo_listener: tokio::net::TcpListener,
     ) -> Result<Self, Error> {
         let ec_addr = local_addr(&ec_listener)?;
         let distributed_addr = local_addr(&distributed_listener)?;
+        let todo_addr = local_addr(&todo_listener)?;
         let client =
             DistributedClient::new(ClientConfig::new(format!("http://{distributed_addr}")))?;
         let (stop, _) = watch::channel(false);
@@ -102,11 +110,16 @@ impl Lab {
                     &stop,
                 ),
             ),
+            (
+                "todo",
+                spawn_server(todo_listener, todo::app(TodoState::new(db.clone())), &stop),
+            ),
         ];
-        tracing::info!(%ec_addr, %distributed_addr, backend = db.backend().name(), "lab started");
+        tracing::info!(%ec_addr, %distributed_addr, %todo_addr, backend = db.backend().name(), "lab started");
         Ok(Self {
             ec_addr,
             distributed_addr,
+            todo_addr,
             db,
             stop,
             tasks,
@@ -121,6 +134,16 @@ impl Lab {
     /// Where the distributed service listens.
     pub fn distributed_addr(&self) -> SocketAddr {
         self.distributed_addr
+    }
+
+    /// Where the Todo API listens.
+    pub fn todo_addr(&self) -> SocketAddr {
+        self.todo_addr
+    }
+
+    /// `http://` base URL of the Todo API.
+    pub fn todo_url(&self) -> String {
+        format!("http://{}", self.todo_addr)
     }
 
     /// `http://` base URL of the EC app.

@@ -1,10 +1,11 @@
 //! Target services (fixtures) for the load tester: the EC app (`ec`, port 5001) and the
-//! distributed service (`distributed`, port 5002), with deliberate performance problems, on
-//! embedded SQLite or PostgreSQL, traced with OpenTelemetry.
+//! distributed service (`distributed`, port 5002), with deliberate performance problems, and
+//! the Todo API (`todo`, port 8000), a well-instrumented CRUD service; on embedded SQLite or
+//! PostgreSQL, with OpenTelemetry traces, metrics and logs.
 //!
-//! Each service is a library function returning its router ([`ec::app`], [`distributed::app`]);
-//! [`Lab::start`] opens the database and serves both, which is what the load tester and the
-//! tests call. Telemetry ([`telemetry::init`]) is separate and optional.
+//! Each service is a library function returning its router ([`ec::app`], [`distributed::app`],
+//! [`todo::app`]); [`Lab::start`] opens the database and serves them all, which is what the
+//! load tester and the tests call. Telemetry ([`telemetry::init`]) is separate and optional.
 
 pub mod db;
 pub mod distributed;
@@ -18,6 +19,7 @@ pub mod operations;
 pub mod query_counter;
 pub mod service;
 pub mod telemetry;
+pub mod todo;
 
 pub use error::{Error, bind};
 pub use lab::{Lab, LabConfig, open_database, spawn_server};

@@ -1,4 +1,4 @@
-//! `targets`: runs the EC app, the distributed service, or both.
+//! `targets`: runs the EC app, the distributed service, the Todo API, or all of them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use targets::db::seed::DEFAULT_SCALE;
 use targets::ec::{ClientConfig, DistributedClient, EcState};
 use targets::telemetry::{self, LogFormat, TelemetryConfig};
-use targets::{Lab, LabConfig, Service, distributed};
+use targets::{Lab, LabConfig, Service, distributed, todo};
 use tokio::sync::watch;
 
 /// Target services for the load tester.
@@ -45,7 +45,15 @@ enum Command {
         #[arg(long, default_value_t = 5002)]
         port: u16,
     },
-    /// Both services in one process, on one database.
+    /// The Todo API (default port 8000).
+    Todo {
+        #[command(flatten)]
+        common: Common,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
+    /// Every service in one process, on one database.
     All {
         #[command(flatten)]
         common: Common,
@@ -55,6 +63,9 @@ enum Command {
         /// Port of the distributed service.
         #[arg(long, default_value_t = 5002)]
         distributed_port: u16,
+        /// Port of the Todo API.
+        #[arg(long, default_value_t = 8000)]
+        todo_port: u16,
     },
 }
 
@@ -69,7 +80,7 @@ struct Common {
     /// Directory of the default SQLite database (created and seeded on first start).
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
-    /// Seed size on first start (1 unit = 200 users, 500 products, 5,000 orders).
+    /// Seed size on first start (1 unit = 200 users, 500 products, 5,000 orders, 100 todos).
     #[arg(long, default_value_t = DEFAULT_SCALE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     scale: u32,
     /// Log format.
@@ -110,14 +121,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let (services, common) = match &cli.command {
         Command::Ec { common, .. } => (vec![Service::Ec], common),
         Command::Distributed { common, .. } => (vec![Service::Distributed], common),
-        Command::All { common, .. } => (vec![Service::Ec, Service::Distributed], common),
+        Command::Todo { common, .. } => (vec![Service::Todo], common),
+        Command::All { common, .. } => (
+            vec![Service::Ec, Service::Distributed, Service::Todo],
+            common,
+        ),
     };
     let telemetry = telemetry::init(&TelemetryConfig::from_env(services, common.log_format))
-        .context("cannot set up logging and tracing")?;
+        .context("cannot set up logs, traces and metrics")?;
     let result = serve(cli.command).await;
     tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
-        .context("flushing traces")?;
+        .context("flushing telemetry")?;
     result
 }
 
@@ -127,17 +142,19 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             common,
             ec_port,
             distributed_port,
+            todo_port,
         } => {
             let lab = Lab::start(LabConfig {
                 data_dir: common.data_dir.clone(),
                 ec_addr: SocketAddr::new(common.bind, ec_port),
                 distributed_addr: SocketAddr::new(common.bind, distributed_port),
+                todo_addr: SocketAddr::new(common.bind, todo_port),
                 scale: common.scale,
                 database_url: common.database_url.clone(),
             })
             .await
             .context("cannot start the lab")?;
-            tracing::info!(ec = %lab.ec_url(), distributed = %lab.distributed_url(), "serving; Ctrl-C stops");
+            tracing::info!(ec = %lab.ec_url(), distributed = %lab.distributed_url(), todo = %lab.todo_url(), "serving; Ctrl-C stops");
             shutdown_signal().await;
             lab.shutdown().await.context("stopping the lab")?;
         }
@@ -152,6 +169,14 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             let db = targets::open_database(&common.database_url(), common.scale).await?;
             tracing::info!(%addr, distributed = client.base_url(), "ec serving; Ctrl-C stops");
             run_until_signal(listener, targets::ec::app(EcState::new(db.clone(), client))).await?;
+            db.close().await;
+        }
+        Command::Todo { common, port } => {
+            let addr = SocketAddr::new(common.bind, port);
+            let listener = targets::bind(addr).await?;
+            let db = targets::open_database(&common.database_url(), common.scale).await?;
+            tracing::info!(target: "targets::todo", %addr, backend = db.backend().name(), "todo-api serving; docs at /docs; Ctrl-C stops");
+            run_until_signal(listener, todo::app(todo::TodoState::new(db.clone()))).await?;
             db.close().await;
         }
         Command::Distributed { common, port } => {

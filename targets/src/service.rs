@@ -1,6 +1,6 @@
 //! Which target service a piece of work belongs to.
 //!
-//! Both services can run in one process (`targets all`, or the load tester's lab) and share the
+//! The services can run in one process (`targets all`, or the load tester's lab) and share the
 //! database code, yet each one's spans must reach its own OpenTelemetry tracer (its own
 //! `service.name`). Spans are routed by their `tracing` target, so every span is created through
 //! [`service_span!`](crate::service_span) with the target of the service it belongs to.
@@ -14,6 +14,8 @@ pub enum Service {
     Ec,
     /// The distributed service (port 5002).
     Distributed,
+    /// The Todo API (port 8000).
+    Todo,
 }
 
 impl Service {
@@ -22,6 +24,7 @@ impl Service {
         match self {
             Self::Ec => "ec",
             Self::Distributed => "distributed",
+            Self::Todo => "todo-api",
         }
     }
 
@@ -30,6 +33,7 @@ impl Service {
         match self {
             Self::Ec => EC_TARGET,
             Self::Distributed => DISTRIBUTED_TARGET,
+            Self::Todo => TODO_TARGET,
         }
     }
 }
@@ -44,6 +48,8 @@ impl fmt::Display for Service {
 pub const EC_TARGET: &str = "targets::ec";
 /// `tracing` target of the distributed service's spans.
 pub const DISTRIBUTED_TARGET: &str = "targets::distributed";
+/// `tracing` target of the Todo API's spans.
+pub const TODO_TARGET: &str = "targets::todo";
 
 /// Creates an INFO span with the target of the given [`Service`].
 ///
@@ -59,6 +65,9 @@ macro_rules! service_span {
             }
             $crate::service::Service::Distributed => {
                 ::tracing::info_span!(target: "targets::distributed", $name $(, $($fields)*)?)
+            }
+            $crate::service::Service::Todo => {
+                ::tracing::info_span!(target: "targets::todo", $name $(, $($fields)*)?)
             }
         }
     };

@@ -6,84 +6,20 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
-use targets::telemetry::{self, LogFormat, TelemetryConfig};
+use common::otlp::{ReceivedSpan, Receiver, attr, hex};
+use targets::telemetry::{self, LogFormat, OtlpEndpoints, TelemetryConfig};
 use targets::{Lab, LabConfig, Service};
-use tokio::sync::watch;
-
-/// A received span with its resource's `service.name`.
-#[derive(Clone, Debug)]
-struct Received {
-    service: String,
-    span: Span,
-}
-
-type Store = Arc<Mutex<Vec<Received>>>;
-
-fn text(value: Option<&AnyValue>) -> Option<String> {
-    match value?.value.as_ref()? {
-        any_value::Value::StringValue(s) => Some(s.clone()),
-        any_value::Value::IntValue(i) => Some(i.to_string()),
-        _ => None,
-    }
-}
-
-fn attr(attrs: &[KeyValue], key: &str) -> Option<String> {
-    attrs
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| text(kv.value.as_ref()))
-}
-
-async fn receive(State(store): State<Store>, body: Bytes) -> &'static str {
-    let request = ExportTraceServiceRequest::decode(body).expect("valid OTLP protobuf");
-    let mut store = store.lock().expect("store");
-    for resource_spans in request.resource_spans {
-        let service = resource_spans
-            .resource
-            .as_ref()
-            .and_then(|r| attr(&r.attributes, "service.name"))
-            .unwrap_or_default();
-        for scope in resource_spans.scope_spans {
-            for span in scope.spans {
-                store.push(Received {
-                    service: service.clone(),
-                    span,
-                });
-            }
-        }
-    }
-    ""
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_trace_across_both_services() {
-    let store: Store = Arc::default();
-    let receiver = axum::Router::new()
-        .route("/v1/traces", axum::routing::post(receive))
-        .with_state(store.clone());
-    let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .await
-        .expect("bind");
-    let receiver_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop_receiver, _) = watch::channel(false);
-    targets::spawn_server(listener, receiver, &stop_receiver);
-
+    let receiver = Receiver::start().await;
     let telemetry = telemetry::init(&TelemetryConfig {
         services: vec![Service::Ec, Service::Distributed],
-        otlp_traces_endpoint: Some(telemetry::traces_url(&receiver_url)),
+        otlp: OtlpEndpoints {
+            traces: Some(telemetry::traces_url(&receiver.url)),
+            ..OtlpEndpoints::default()
+        },
         log_format: LogFormat::Text,
         log_filter: "warn".to_owned(),
     })
@@ -94,6 +30,7 @@ async fn one_trace_across_both_services() {
         data_dir: dir.path().to_owned(),
         ec_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         distributed_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        todo_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         scale: common::TEST_SCALE,
         database_url: None,
     })
@@ -125,28 +62,25 @@ async fn one_trace_across_both_services() {
     })
     .await
     .expect("flush");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let spans = loop {
-        let spans: Vec<Received> = store
-            .lock()
-            .expect("store")
-            .iter()
-            .filter(|r| hex(&r.span.trace_id) == trace_id)
-            .cloned()
-            .collect();
-        let has = |service: &str, name: &str| {
-            spans
+    let spans = receiver
+        .wait_for("both services' request spans", |received| {
+            let spans: Vec<ReceivedSpan> = received
+                .spans
                 .iter()
-                .any(|r| r.service == service && r.span.name == name)
-        };
-        if has("ec", "GET /distributed/{operation}") && has("distributed", "POST /n-plus-one") {
-            break spans;
-        }
-        assert!(Instant::now() < deadline, "spans not received: {spans:#?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+                .filter(|r| hex(&r.span.trace_id) == trace_id)
+                .cloned()
+                .collect();
+            let has = |service: &str, name: &str| {
+                spans
+                    .iter()
+                    .any(|r| r.service == service && r.span.name == name)
+            };
+            (has("ec", "GET /distributed/{operation}") && has("distributed", "POST /n-plus-one"))
+                .then_some(spans)
+        })
+        .await;
 
-    let by_id: HashMap<String, &Received> =
+    let by_id: HashMap<String, &ReceivedSpan> =
         spans.iter().map(|r| (hex(&r.span.span_id), r)).collect();
     let find = |service: &str, name: &str| {
         spans
@@ -218,5 +152,4 @@ async fn one_trace_across_both_services() {
     tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await
         .expect("shutdown");
-    let _ = stop_receiver.send(true);
 }

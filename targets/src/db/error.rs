@@ -102,6 +102,41 @@ impl DbError {
         }
     }
 
+    /// Whether the database could not be reached or used at all (no connection, pool timed out,
+    /// I/O failure, locked, refusing connections or shutting down), as opposed to rejecting this
+    /// one statement: the service answers 503 for these.
+    pub fn is_unavailable(&self) -> bool {
+        match &self.source {
+            sqlx::Error::Database(_) => {
+                let class = self.class.as_str();
+                // PostgreSQL: 08 connection exception, 57P0x shutdown/cannot connect now,
+                // 3D000 database gone, 55000 not accepting connections, 53 resources.
+                class.starts_with("08")
+                    || class.starts_with("57P")
+                    || class.starts_with("53")
+                    || class == "3D000"
+                    || class == "55000"
+                    || matches!(
+                        class,
+                        "SQLITE_BUSY"
+                            | "SQLITE_LOCKED"
+                            | "SQLITE_CANTOPEN"
+                            | "SQLITE_IOERR"
+                            | "SQLITE_READONLY"
+                            | "SQLITE_FULL"
+                            | "SQLITE_NOTADB"
+                    )
+            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed => true,
+            _ => false,
+        }
+    }
+
     /// Whether the database itself rejected the statement (as opposed to a pool or I/O failure).
     pub fn is_database_error(&self) -> bool {
         matches!(self.source, sqlx::Error::Database(_))

@@ -12,6 +12,8 @@ pub mod sqlite;
 
 use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, Utc};
+
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
@@ -59,6 +61,36 @@ pub enum Param {
     Float(f64),
     /// A string.
     Text(String),
+    /// A string or SQL `NULL`.
+    OptText(Option<String>),
+    /// A boolean.
+    Bool(bool),
+    /// A UTC instant: `TIMESTAMPTZ` on PostgreSQL, fixed-width RFC 3339 text (microseconds,
+    /// `Z`) on SQLite, so that text order is time order.
+    Time(DateTime<Utc>),
+}
+
+/// `time` as SQLite stores it: `2026-01-31T12:00:00.000000Z`.
+pub fn sqlite_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Connections of a pool, for the pool gauges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open (idle or in use).
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    /// Connections lent out to queries.
+    pub fn in_use(&self) -> u32 {
+        self.size.saturating_sub(self.idle)
+    }
 }
 
 /// SQL text for each backend, plus a short name for spans and metrics.
@@ -123,6 +155,9 @@ fn bind_sqlite<'q>(
             Param::Int(v) => query.bind(*v),
             Param::Float(v) => query.bind(*v),
             Param::Text(v) => query.bind(v.clone()),
+            Param::OptText(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+            Param::Time(v) => query.bind(sqlite_time(v)),
         };
     }
     query
@@ -137,6 +172,9 @@ fn bind_postgres<'q>(
             Param::Int(v) => query.bind(*v),
             Param::Float(v) => query.bind(*v),
             Param::Text(v) => query.bind(v.clone()),
+            Param::OptText(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+            Param::Time(v) => query.bind(*v),
         };
     }
     query
@@ -210,6 +248,14 @@ impl Db {
         }
     }
 
+    /// Whether [`Db::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Self::Sqlite(pool) => pool.is_closed(),
+            Self::Postgres(pool) => pool.is_closed(),
+        }
+    }
+
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         match self {
@@ -229,6 +275,7 @@ impl Db {
             db.operation = statement.name,
             db.statement = statement.text(backend),
             service_name = counter.service().name(),
+            db.response.rows = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
         )
     }
@@ -240,11 +287,15 @@ impl Db {
         run: F,
     ) -> Result<T, DbError>
     where
+        T: RowCount,
         F: Future<Output = Result<T, sqlx::Error>>,
     {
         counter.increment();
         let span = self.query_span(counter, statement);
         let result = run.instrument(span.clone()).await;
+        if let Ok(value) = &result {
+            span.record("db.response.rows", value.rows());
+        }
         result.map_err(|source| {
             span.record("otel.status_code", "ERROR");
             let err = DbError::new(statement.name, self.backend(), source);
@@ -380,6 +431,39 @@ impl Db {
         }
     }
 
+    /// Open, idle and maximum connections of the pool.
+    pub fn pool_stats(&self) -> PoolStats {
+        match self {
+            Self::Sqlite(pool) => PoolStats {
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            },
+            Self::Postgres(pool) => PoolStats {
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            },
+        }
+    }
+
+    /// Checks that the database could take a write within `timeout`: `SELECT 1` on PostgreSQL;
+    /// on SQLite, whose reads go on while another process holds the write lock, that the
+    /// write lock can be taken ([`sqlite::check_writable`]).
+    pub async fn check_writable(&self, timeout: Duration) -> Result<(), String> {
+        match self {
+            Self::Postgres(_) => self.ping(timeout).await,
+            Self::Sqlite(pool) => {
+                let wait = timeout.mul_f64(0.75);
+                match tokio::time::timeout(timeout, sqlite::check_writable(pool, wait)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
+                }
+            }
+        }
+    }
+
     /// Checks that the database answers within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
         let fut = async {
@@ -396,6 +480,29 @@ impl Db {
     }
 }
 
+/// Rows a statement returned or changed, recorded on its span as `db.response.rows`.
+trait RowCount {
+    fn rows(&self) -> u64;
+}
+
+impl<T> RowCount for Vec<T> {
+    fn rows(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+impl<T> RowCount for Option<T> {
+    fn rows(&self) -> u64 {
+        u64::from(self.is_some())
+    }
+}
+
+impl RowCount for u64 {
+    fn rows(&self) -> u64 {
+        *self
+    }
+}
+
 fn bind_sqlite_as<'q, O>(
     mut query: sqlx::query::QueryAs<'q, Sqlite, O, SqliteArguments>,
     params: &[Param],
@@ -405,6 +512,9 @@ fn bind_sqlite_as<'q, O>(
             Param::Int(v) => query.bind(*v),
             Param::Float(v) => query.bind(*v),
             Param::Text(v) => query.bind(v.clone()),
+            Param::OptText(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+            Param::Time(v) => query.bind(sqlite_time(v)),
         };
     }
     query
@@ -419,6 +529,9 @@ fn bind_postgres_as<'q, O>(
             Param::Int(v) => query.bind(*v),
             Param::Float(v) => query.bind(*v),
             Param::Text(v) => query.bind(v.clone()),
+            Param::OptText(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+            Param::Time(v) => query.bind(*v),
         };
     }
     query

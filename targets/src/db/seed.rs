@@ -4,7 +4,8 @@
 //! a fixed seed, never from the clock. Rows are written with multi-row `INSERT`s (values are
 //! generated here from fixed word lists, never from input) inside one transaction.
 //!
-//! Sizes per scale unit: 200 users, 500 products, 5,000 orders, about 15,000 order items.
+//! Sizes per scale unit: 200 users, 500 products, 5,000 orders, about 15,000 order items, 100
+//! todos (todo `n` has the id [`todo_id`]`(n)`; todo 1 is the newest).
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -19,6 +20,8 @@ pub const USERS_PER_SCALE: u64 = 200;
 pub const PRODUCTS_PER_SCALE: u64 = 500;
 /// Rows per scale unit.
 pub const ORDERS_PER_SCALE: u64 = 5_000;
+/// Todos per scale unit.
+pub const TODOS_PER_SCALE: u64 = 100;
 /// Default `--scale`: about 150,000 order items.
 pub const DEFAULT_SCALE: u32 = 10;
 /// Product categories, in id order (product `i` has category `i % len`).
@@ -78,6 +81,18 @@ const WORDS: [&str; 24] = [
     "choice",
     "trusted",
 ];
+const TODO_VERBS: [&str; 10] = [
+    "Buy",
+    "Fix",
+    "Return",
+    "Clean",
+    "Pack",
+    "Order",
+    "Review",
+    "Paint",
+    "Call about",
+    "Sell",
+];
 const STATUSES: [&str; 5] = ["pending", "paid", "shipped", "delivered", "cancelled"];
 
 /// A small deterministic PRNG (SplitMix64).
@@ -122,6 +137,8 @@ pub struct SeedSummary {
     pub orders: u64,
     /// Order items written.
     pub order_items: u64,
+    /// Todos written.
+    pub todos: u64,
 }
 
 /// Seeds the tables when `seed_info` is empty; returns what was written, or `None` when the
@@ -150,6 +167,7 @@ pub async fn seed_if_empty(db: &Db, scale: u32) -> Result<Option<SeedSummary>, D
         products = summary.products,
         orders = summary.orders,
         order_items = summary.order_items,
+        todos = summary.todos,
         elapsed_ms = start.elapsed().as_millis() as u64,
         "seeded the database"
     );
@@ -358,6 +376,44 @@ pub fn build(scale: u32, backend: Backend) -> (Vec<String>, SeedSummary) {
     order_rows.finish(&mut out);
     item_rows.finish(&mut out);
 
+    let todos = TODOS_PER_SCALE * scale64;
+    let mut ins = Inserts::new(
+        "INSERT INTO todos (id, title, description, completed, created_at, updated_at)",
+    );
+    for n in 1..=todos {
+        let title = format!(
+            "{} the {} {}",
+            rng.pick(&TODO_VERBS),
+            rng.pick(&NOUNS).to_lowercase(),
+            n
+        );
+        let description = if rng.below(3) == 0 {
+            "NULL".to_owned()
+        } else {
+            let words = 4 + rng.below(12);
+            lit(&(0..words)
+                .map(|_| rng.pick(&WORDS))
+                .collect::<Vec<_>>()
+                .join(" "))
+        };
+        let completed = if rng.below(10) < 4 { "TRUE" } else { "FALSE" };
+        // Ten minutes apart, newest (todo 1) at 2025-01-01T00:00:00Z.
+        let created = todo_time(n * 600);
+        let updated = if completed == "TRUE" {
+            todo_time(n * 600 - rng.below(600))
+        } else {
+            created.clone()
+        };
+        ins.row(format_args!(
+            "{},{},{description},{completed},{},{}",
+            lit(&todo_id(n)),
+            lit(&title),
+            lit(&created),
+            lit(&updated)
+        ));
+    }
+    ins.finish(&mut out);
+
     let seeded_at = "CURRENT_TIMESTAMP";
     let seeded_at = match backend {
         Backend::Sqlite => seeded_at.to_owned(),
@@ -372,8 +428,22 @@ pub fn build(scale: u32, backend: Backend) -> (Vec<String>, SeedSummary) {
         products,
         orders,
         order_items: item_id,
+        todos,
     };
     (out, summary)
+}
+
+/// The id of seeded todo `n` (1-based): `00000000-0000-4000-8000-` and `n` in 12 hex digits.
+pub fn todo_id(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// 2025-01-01T00:00:00Z minus `seconds_before`, in the todos' fixed-width form.
+fn todo_time(seconds_before: u64) -> String {
+    const NEWEST: i64 = 1_735_689_600;
+    let at =
+        chrono::DateTime::from_timestamp(NEWEST - seconds_before as i64, 0).unwrap_or_default();
+    super::sqlite_time(&at)
 }
 
 /// An ISO-8601 UTC timestamp in 2023–2024.
@@ -417,6 +487,9 @@ mod tests {
         assert_eq!(sa.users, 200);
         assert_eq!(sa.orders, 5_000);
         assert!(sa.order_items >= 5_000);
+        assert_eq!(sa.todos, 100);
+        assert_eq!(todo_id(1), "00000000-0000-4000-8000-000000000001");
+        assert_eq!(todo_time(600), "2024-12-31T23:50:00.000000Z");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::error::{OpenError, redact};
 
+/// How long a statement waits for another connection's write lock before SQLITE_BUSY.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Opens (creating if needed) the SQLite file of `url` in WAL mode.
 pub async fn connect(url: &str) -> Result<SqlitePool, OpenError> {
     let options = SqliteConnectOptions::from_str(url)
@@ -24,7 +27,7 @@ pub async fn connect(url: &str) -> Result<SqlitePool, OpenError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(BUSY_TIMEOUT);
     if let Some(parent) = options.get_filename().parent()
         && !parent.as_os_str().is_empty()
     {
@@ -102,4 +105,37 @@ pub async fn calibrate(pool: &SqlitePool) -> Result<f64, sqlx::Error> {
 /// Rows the counting CTE needs to run for `seconds`, given the calibrated `rate`.
 pub fn rows_for(seconds: f64, rate: f64) -> i64 {
     (seconds * rate).round().max(1.0) as i64
+}
+
+/// Checks that a write could start now: `BEGIN IMMEDIATE` (taking the write lock, waiting at
+/// most `wait` for it) and `ROLLBACK`, on one pooled connection whose busy timeout is set back
+/// afterwards. Runs as its own task, so a caller that stops waiting never leaves the
+/// connection inside a transaction.
+pub async fn check_writable(pool: &SqlitePool, wait: Duration) -> Result<(), sqlx::Error> {
+    let pool = pool.clone();
+    let probe = tokio::spawn(async move {
+        let mut conn = pool.acquire().await?;
+        let set_busy = |d: Duration| format!("PRAGMA busy_timeout = {}", d.as_millis());
+        sqlx::query(sqlx::AssertSqlSafe(set_busy(wait)))
+            .execute(&mut *conn)
+            .await?;
+        let result = match sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            Ok(_) => sqlx::query("ROLLBACK")
+                .execute(&mut *conn)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let reset = sqlx::query(sqlx::AssertSqlSafe(set_busy(BUSY_TIMEOUT)))
+            .execute(&mut *conn)
+            .await;
+        if reset.is_err() {
+            // Never return a connection with the short timeout to the pool.
+            drop(conn.detach());
+        }
+        result
+    });
+    probe
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("write probe task failed: {e}")))?
 }

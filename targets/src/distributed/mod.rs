@@ -31,9 +31,11 @@ pub struct DistributedState {
 impl DistributedState {
     /// State over an opened (migrated, seeded) database.
     pub fn new(db: Db) -> Self {
+        let metrics = Metrics::new(Service::Distributed);
+        metrics.watch_pool(&db);
         Self {
             db,
-            metrics: Arc::new(Metrics::new(Service::Distributed)),
+            metrics: Arc::new(metrics),
         }
     }
 }

@@ -38,9 +38,11 @@ impl EcState {
     /// State over an opened (migrated, seeded) database, calling the distributed service
     /// through `distributed`.
     pub fn new(db: Db, distributed: DistributedClient) -> Self {
+        let metrics = Metrics::new(Service::Ec);
+        metrics.watch_pool(&db);
         Self {
             db,
-            metrics: Arc::new(Metrics::new(Service::Ec)),
+            metrics: Arc::new(metrics),
             distributed,
         }
     }

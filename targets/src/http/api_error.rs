@@ -11,6 +11,39 @@ use serde_json::{Value, json};
 use super::context::{RequestContext, user_json};
 use crate::db::DbError;
 
+/// One bad input field: its path (`title`, `query.limit`, `path.id`), the value sent (long text
+/// cut to [`FieldProblem::MAX_ECHO`] characters) and what is wrong.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldProblem {
+    /// Where the value was.
+    pub field: String,
+    /// What was sent (`null` when the field was missing).
+    pub value: Value,
+    /// What is wrong, e.g. `must be at most 200 characters, got 201`.
+    pub message: String,
+}
+
+impl FieldProblem {
+    /// Longest text echoed back in `value`.
+    pub const MAX_ECHO: usize = 100;
+
+    /// A problem with `field`, echoing `value`.
+    pub fn new(field: impl Into<String>, value: &Value, message: impl Into<String>) -> Self {
+        let value = match value {
+            Value::String(s) if s.chars().count() > Self::MAX_ECHO => Value::from(format!(
+                "{}…",
+                s.chars().take(Self::MAX_ECHO).collect::<String>()
+            )),
+            other => other.clone(),
+        };
+        Self {
+            field: field.into(),
+            value,
+            message: message.into(),
+        }
+    }
+}
+
 /// An error answered as JSON.
 #[derive(Debug)]
 pub struct ApiError {
@@ -44,6 +77,22 @@ impl ApiError {
         let fields: Vec<Value> = problems
             .iter()
             .map(|(field, msg)| json!({"field": field, "message": msg}))
+            .collect();
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
+            .with_details(json!({ "problems": fields }))
+    }
+
+    /// 422 naming each bad field with the value sent: `details.problems` is a list of
+    /// `{field, value, message}`, the message lists them all.
+    pub fn invalid_fields(problems: Vec<FieldProblem>) -> Self {
+        let message = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let fields: Vec<Value> = problems
+            .into_iter()
+            .map(|p| json!({"field": p.field, "value": p.value, "message": p.message}))
             .collect();
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
             .with_details(json!({ "problems": fields }))

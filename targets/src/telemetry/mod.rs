@@ -1,27 +1,39 @@
-//! Logs and traces: a `tracing` subscriber with text or JSON logs, and one OpenTelemetry tracer
-//! provider per service (so each service's spans carry its own `service.name`, even when both
-//! run in one process), exporting over OTLP/HTTP protobuf when an endpoint is configured.
+//! Traces, metrics and logs of the target services, over OTLP/HTTP protobuf.
 //!
-//! [`init`] installs the global subscriber (the binary calls it). A process that already has a
-//! subscriber (e.g. the load tester) can instead add the layer from [`otel_layer`] to its own,
-//! or use none at all: the services work without any of this, they just export nothing.
+//! Each service gets its own providers ([`providers`]), so each one's signals carry its own
+//! `service.name` even when several run in one process:
+//! - traces: a `tracing-opentelemetry` layer per service, seeing only that service's spans (by
+//!   `tracing` target, see [`Service::span_target`]);
+//! - metrics: a meter provider per service; services create their instruments from
+//!   [`meter`]`(service)`, which is a no-op meter when metrics are not exported;
+//! - logs: `tracing` events bridged to OpenTelemetry log records per service (an event belongs
+//!   to the service whose span it was written in, or whose target it has), carrying the trace
+//!   and span id of that span; the JSON lines on stdout carry the same ids ([`json_log`]).
+//!
+//! Nothing is exported, and nothing fails, when no endpoint is set. [`init`] installs the
+//! global subscriber (the binary calls it). A process that already has a subscriber (e.g. the
+//! load tester) can instead add the layer from [`otel_layer`] to its own, or use none at all:
+//! the services work without any of this, they just export nothing.
 
+pub mod json_log;
+mod meters;
 pub mod propagation;
-
-use std::time::Duration;
+mod providers;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::Subscriber;
-use tracing_subscriber::filter::{EnvFilter, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::filter::{EnvFilter, FilterExt as _, Targets};
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
+pub use meters::{SCOPE, meter};
+pub use providers::{DEFAULT_METRIC_INTERVAL, instance_id, resource};
+
 use crate::service::Service;
+use providers::ServiceProviders;
 
 /// Log line format.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -29,52 +41,91 @@ pub enum LogFormat {
     /// Human-readable lines.
     #[default]
     Text,
-    /// One JSON object per line, with the span list (including `trace_id` and `span_id`).
+    /// One JSON object per line with `trace_id` and `span_id` of the current span, and the
+    /// span list.
     Json,
+}
+
+/// Full OTLP/HTTP URLs per signal; a signal whose URL is `None` is not exported.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OtlpEndpoints {
+    /// `…/v1/traces`.
+    pub traces: Option<String>,
+    /// `…/v1/metrics`.
+    pub metrics: Option<String>,
+    /// `…/v1/logs`.
+    pub logs: Option<String>,
+}
+
+impl OtlpEndpoints {
+    /// All three signals to the collector at `base` (an `OTEL_EXPORTER_OTLP_ENDPOINT`-style URL).
+    pub fn from_base(base: &str) -> Self {
+        Self {
+            traces: Some(signal_url(base, "traces")),
+            metrics: Some(signal_url(base, "metrics")),
+            logs: Some(signal_url(base, "logs")),
+        }
+    }
+
+    /// `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT` (full URLs), each falling back to
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/<signal>`.
+    pub fn from_env() -> Self {
+        let base = env_var("OTEL_EXPORTER_OTLP_ENDPOINT");
+        let signal = |name: &str, path: &str| {
+            env_var(name).or_else(|| base.as_deref().map(|b| signal_url(b, path)))
+        };
+        Self {
+            traces: signal("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "traces"),
+            metrics: signal("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "metrics"),
+            logs: signal("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "logs"),
+        }
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// What [`init`] sets up.
 #[derive(Clone, Debug)]
 pub struct TelemetryConfig {
-    /// Services whose spans are traced (one tracer provider each).
+    /// Services whose signals are exported (one set of providers each).
     pub services: Vec<Service>,
-    /// Full OTLP/HTTP traces URL (`…/v1/traces`); `None` exports nothing.
-    pub otlp_traces_endpoint: Option<String>,
+    /// Where to export.
+    pub otlp: OtlpEndpoints,
     /// Log format.
     pub log_format: LogFormat,
-    /// `EnvFilter` directives for logs.
+    /// `EnvFilter` directives for logs (stdout and exported).
     pub log_filter: String,
 }
 
 impl TelemetryConfig {
-    /// Reads `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` +
-    /// `/v1/traces`, and `RUST_LOG` (default `info,sqlx=warn`).
+    /// Endpoints from the `OTEL_EXPORTER_OTLP_*` variables ([`OtlpEndpoints::from_env`]) and
+    /// `RUST_LOG` (default `info,sqlx=warn`).
     pub fn from_env(services: Vec<Service>, log_format: LogFormat) -> Self {
-        let var = |name| {
-            std::env::var(name)
-                .ok()
-                .filter(|v: &String| !v.trim().is_empty())
-        };
-        let otlp_traces_endpoint = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .or_else(|| var("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| traces_url(&base)));
         Self {
             services,
-            otlp_traces_endpoint,
+            otlp: OtlpEndpoints::from_env(),
             log_format,
-            log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn".to_owned()),
+            log_filter: env_var("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn".to_owned()),
         }
     }
 }
 
-/// `base` (an `OTEL_EXPORTER_OTLP_ENDPOINT`-style URL) with the traces path appended.
+/// `base` (an `OTEL_EXPORTER_OTLP_ENDPOINT`-style URL) with `/v1/<signal>` appended.
+pub fn signal_url(base: &str, signal: &str) -> String {
+    format!("{}/v1/{signal}", base.trim_end_matches('/'))
+}
+
+/// `base` with the traces path appended.
 pub fn traces_url(base: &str) -> String {
-    format!("{}/v1/traces", base.trim_end_matches('/'))
+    signal_url(base, "traces")
 }
 
 /// Setting up telemetry failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    /// The OTLP exporter could not be built (e.g. a bad endpoint URL).
+    /// An OTLP exporter could not be built (e.g. a bad endpoint URL).
     #[error("cannot build the OTLP exporter for endpoint {endpoint:?}: {source}")]
     Exporter {
         /// The endpoint.
@@ -99,71 +150,48 @@ pub enum TelemetryError {
     AlreadyInstalled(String),
 }
 
-/// Owns the tracer providers; flush them before exit with [`Telemetry::shutdown`].
+/// Owns the providers; flush them before exit with [`Telemetry::shutdown`].
 #[derive(Debug, Default)]
 pub struct Telemetry {
-    providers: Vec<(Service, SdkTracerProvider)>,
+    providers: Vec<ServiceProviders>,
 }
 
 impl Telemetry {
-    /// Exports every finished span now. Blocks: call from `spawn_blocking` in async code.
+    /// Exports every finished span, the current metrics and the pending log records now.
+    /// Blocks: call from `spawn_blocking` in async code.
     pub fn force_flush(&self) {
-        for (service, provider) in &self.providers {
-            if let Err(e) = provider.force_flush() {
-                tracing::warn!(service = service.name(), "flushing spans failed: {e}");
-            }
+        for providers in &self.providers {
+            providers.force_flush();
         }
     }
 
     /// Flushes and stops every provider. Blocks: call from `spawn_blocking` in async code.
     pub fn shutdown(self) {
-        for (service, provider) in self.providers {
-            if let Err(e) = provider.shutdown_with_timeout(Duration::from_secs(5)) {
-                eprintln!("targets: shutting down the {service} tracer failed: {e}");
-            }
+        for providers in self.providers {
+            meters::unregister(providers.service);
+            providers.shutdown();
         }
     }
-}
-
-fn provider(service: Service, endpoint: Option<&str>) -> Result<SdkTracerProvider, TelemetryError> {
-    let resource = Resource::builder()
-        .with_service_name(service.name())
-        .build();
-    let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if let Some(endpoint) = endpoint {
-        // The SDK exports from its own thread, where no Tokio reactor runs: use the blocking
-        // reqwest client, built on a plain thread because building it inside Tokio panics.
-        let client = std::thread::spawn(|| {
-            reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-        })
-        .join()
-        .map_err(|_| TelemetryError::HttpClient("client builder thread panicked".to_owned()))?
-        .map_err(|e| TelemetryError::HttpClient(e.to_string()))?;
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_http_client(client)
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(endpoint)
-            .build()
-            .map_err(|source| TelemetryError::Exporter {
-                endpoint: endpoint.to_owned(),
-                source,
-            })?;
-        builder = builder.with_batch_exporter(exporter);
-    }
-    Ok(builder.build())
 }
 
 /// Boxed layer type returned by [`otel_layer`].
 pub type BoxedLayer<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
 
-/// One OpenTelemetry layer per service, each seeing only its service's spans (by target), to
-/// add to any registry-based subscriber; plus the [`Telemetry`] owning the providers.
+fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::try_new(directives).map_err(|e| TelemetryError::Filter {
+        filter: directives.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Per service: a tracing layer seeing only its spans and, when logs are exported, a log
+/// bridge seeing only its events (filtered by `log_filter`). Registers each service's meter
+/// provider for [`meter`]. Add the layer to any registry-based subscriber and keep the
+/// [`Telemetry`].
 pub fn otel_layer<S>(
     services: &[Service],
-    endpoint: Option<&str>,
+    otlp: &OtlpEndpoints,
+    log_filter: &str,
 ) -> Result<(BoxedLayer<S>, Telemetry), TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
@@ -171,40 +199,70 @@ where
     let mut layers: Vec<BoxedLayer<S>> = Vec::new();
     let mut telemetry = Telemetry::default();
     for &service in services {
-        let provider = provider(service, endpoint)?;
-        let tracer = provider.tracer(service.name());
-        let filter = Targets::new().with_target(service.span_target(), tracing::Level::INFO);
+        let providers = ServiceProviders::build(service, otlp)?;
+        let tracer = providers.tracer.tracer(service.name());
+        let spans = Targets::new().with_target(service.span_target(), tracing::Level::INFO);
         layers.push(
             tracing_opentelemetry::layer()
                 .with_tracer(tracer)
                 .with_error_records_to_exceptions(true)
-                .with_filter(filter)
+                .with_filter(spans)
                 .boxed(),
         );
-        telemetry.providers.push((service, provider));
+        if let Some(logger) = &providers.logger {
+            let events = ServiceEvents { service }.and(parse_filter(log_filter)?);
+            layers.push(
+                OpenTelemetryTracingBridge::new(logger)
+                    .with_filter(events)
+                    .boxed(),
+            );
+        }
+        if let Some(meter) = &providers.meter {
+            meters::register(service, meter.clone());
+        }
+        telemetry.providers.push(providers);
     }
     Ok((Box::new(layers), telemetry))
 }
 
+/// Lets through the events of one service: written inside one of its spans, or with its
+/// target. Spans are not needed by the log bridge.
+#[derive(Clone, Copy, Debug)]
+struct ServiceEvents {
+    service: Service,
+}
+
+impl<S> Filter<S> for ServiceEvents
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
+        meta.is_event()
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+        let target = self.service.span_target();
+        event.metadata().target().starts_with(target)
+            || cx.event_scope(event).is_some_and(|mut scope| {
+                scope.any(|span| span.metadata().target().starts_with(target))
+            })
+    }
+}
+
 /// Installs the global subscriber: logs (text or JSON) filtered by `log_filter`, and the
-/// OpenTelemetry layer of every service in `config`.
+/// OpenTelemetry layers of every service in `config`.
 pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
-    let filter = EnvFilter::try_new(&config.log_filter).map_err(|e| TelemetryError::Filter {
-        filter: config.log_filter.clone(),
-        message: e.to_string(),
-    })?;
+    let filter = parse_filter(&config.log_filter)?;
     let fmt: BoxedLayer<Registry> = match config.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_filter(filter).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
+            .event_format(json_log::JsonWithTraceIds::new())
             .with_filter(filter)
             .boxed(),
     };
     let (otel, telemetry) =
-        otel_layer::<Registry>(&config.services, config.otlp_traces_endpoint.as_deref())?;
+        otel_layer::<Registry>(&config.services, &config.otlp, &config.log_filter)?;
     tracing_subscriber::registry()
         .with(vec![fmt, otel])
         .try_init()

@@ -1,7 +1,10 @@
 //! Test helpers: a lab on 127.0.0.1:0 over a fresh SQLite file (own tempdir) or a fresh
-//! PostgreSQL database (own `CREATE DATABASE`, dropped at the end), and a small HTTP client.
+//! PostgreSQL database (own `CREATE DATABASE`, dropped at the end), and a small HTTP client;
+//! [`otlp`] is a real OTLP/HTTP receiver.
 
 #![allow(dead_code)]
+
+pub mod otlp;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -71,6 +74,14 @@ pub async fn create_pg_database(admin_url: &str) -> PgDatabase {
 }
 
 impl PgDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
     pub fn url(&self) -> String {
         let mut url = reqwest::Url::parse(&self.admin_url).expect("TEST_DATABASE_URL parses");
         url.set_path(&format!("/{}", self.name));
@@ -102,6 +113,7 @@ impl TestLab {
             data_dir: dir.path().to_owned(),
             ec_addr: loopback(),
             distributed_addr: loopback(),
+            todo_addr: loopback(),
             scale: TEST_SCALE,
             database_url: pg.as_ref().map(PgDatabase::url),
         })
@@ -117,6 +129,20 @@ impl TestLab {
 
     pub fn ec(&self, path: &str) -> String {
         format!("{}{path}", self.lab.ec_url())
+    }
+
+    /// The directory of the SQLite file (`targets.db`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// The PostgreSQL database, when the lab runs on one.
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        self.pg.as_ref()
+    }
+
+    pub fn todo(&self, path: &str) -> String {
+        format!("{}{path}", self.lab.todo_url())
     }
 
     pub fn distributed(&self, path: &str) -> String {
