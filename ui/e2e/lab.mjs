@@ -42,7 +42,7 @@ export class Lab {
     lab.dataDir = mkdtempSync(join(tmpdir(), "lt-panel-"));
     lab.scenariosDir = join(lab.dataDir, "scenarios");
     mkdirSync(lab.scenariosDir);
-    lab.ports = { api: await freePort(), ec: await freePort(), distributed: await freePort() };
+    lab.ports = { api: await freePort(), ec: await freePort(), distributed: await freePort(), todo: await freePort() };
     writeFileSync(
       join(lab.scenariosDir, "panel.yaml"),
       `name: panel
@@ -85,6 +85,7 @@ user_ids: { from: 1, to: 50 }
           LT_API_TOKEN: TOKEN,
           LT_EC_PORT: String(this.ports.ec),
           LT_DISTRIBUTED_PORT: String(this.ports.distributed),
+          LT_TODO_PORT: String(this.ports.todo),
           LT_LOG: "info",
           LT_STOP_TIMEOUT: "5s",
         },

@@ -44,6 +44,8 @@ pub struct TargetsArgs {
     pub ec_port: u16,
     #[arg(long, default_value_t = 5002)]
     pub distributed_port: u16,
+    #[arg(long, default_value_t = 8000)]
+    pub todo_port: u16,
 }
 
 #[derive(Debug, Args, Default)]

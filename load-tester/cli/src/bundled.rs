@@ -19,6 +19,8 @@ const READY_WITHIN: Duration = Duration::from_secs(180);
 /// Waits between restarts after the child dies: doubling from the first to the last.
 const FIRST_RESTART: Duration = Duration::from_secs(1);
 const MAX_RESTART: Duration = Duration::from_secs(30);
+/// How long a first start keeps trying when the child exits before it is ready.
+const START_PATIENCE: Duration = Duration::from_secs(10);
 /// How long a stopping child may take before it is killed.
 const STOP_WITHIN: Duration = Duration::from_secs(5);
 
@@ -52,7 +54,19 @@ struct Running {
 impl BundledTargets {
     /// Starts the child and waits until every service listens.
     pub async fn start(mut spec: Spec) -> anyhow::Result<BundledTargets> {
-        let running = spawn(&spec).await?;
+        // A server restarted right after being killed may find its old child still letting
+        // go of the ports (it stops when its pipe closes): try again for a little while.
+        let give_up = tokio::time::Instant::now() + START_PATIENCE;
+        let running = loop {
+            match spawn(&spec).await {
+                Ok(running) => break running,
+                Err(e) if tokio::time::Instant::now() < give_up => {
+                    tracing::warn!("starting the bundled targets: {e:#}; trying again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let addrs = running.addrs.clone();
         // A restart binds the same ports, also where port 0 picked them.
         for (name, port) in spec.ports.iter_mut() {

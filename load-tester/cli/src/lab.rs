@@ -32,6 +32,7 @@ async fn serve(args: TargetsArgs) -> anyhow::Result<()> {
         data_dir: args.data_dir.clone(),
         ec_addr: SocketAddr::new(args.host, args.ec_port),
         distributed_addr: SocketAddr::new(args.host, args.distributed_port),
+        todo_addr: SocketAddr::new(args.host, args.todo_port),
         ..targets::LabConfig::default()
     };
     let lab = targets::Lab::start(config)
@@ -40,6 +41,7 @@ async fn serve(args: TargetsArgs) -> anyhow::Result<()> {
     let ready: BTreeMap<&str, SocketAddr> = [
         ("ec", lab.ec_addr()),
         ("distributed", lab.distributed_addr()),
+        ("todo", lab.todo_addr()),
     ]
     .into_iter()
     .collect();

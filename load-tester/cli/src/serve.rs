@@ -53,6 +53,7 @@ async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Resu
             ports: [
                 ("ec", settings.ec_port),
                 ("distributed", settings.distributed_port),
+                ("todo", settings.todo_port),
             ]
             .into_iter()
             .collect(),

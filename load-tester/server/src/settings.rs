@@ -61,11 +61,12 @@ pub struct Settings {
     pub log_dir: Option<PathBuf>,
     /// Rotated log files kept.
     pub log_files: usize,
-    /// Start the bundled target services (ec and distributed on embedded SQLite).
+    /// Start the bundled target services (ec, distributed and todo on embedded SQLite).
     pub bundled_targets: bool,
     /// Their ports.
     pub ec_port: u16,
     pub distributed_port: u16,
+    pub todo_port: u16,
     /// Seconds a worker keeps running without a server before it stops by itself.
     pub orphan_after_s: u64,
 }
@@ -95,6 +96,7 @@ impl Default for Settings {
             bundled_targets: true,
             ec_port: 5001,
             distributed_port: 5002,
+            todo_port: 8000,
             orphan_after_s: 30,
         }
     }
