@@ -1,11 +1,13 @@
 //! Target services (fixtures) for the load tester: the EC app (`ec`, port 5001) and the
 //! distributed service (`distributed`, port 5002), with deliberate performance problems, on
-//! embedded SQLite or PostgreSQL, traced with OpenTelemetry.
+//! embedded SQLite or PostgreSQL, traced with OpenTelemetry; and the chaos service (`chaos`,
+//! port 8001) over Redis or an embedded store, whose faults are switched on over HTTP.
 //!
 //! Each service is a library function returning its router ([`ec::app`], [`distributed::app`]);
 //! [`Lab::start`] opens the database and serves both, which is what the load tester and the
 //! tests call. Telemetry ([`telemetry::init`]) is separate and optional.
 
+pub mod chaos;
 pub mod db;
 pub mod distributed;
 pub mod ec;

@@ -14,6 +14,8 @@ pub enum Service {
     Ec,
     /// The distributed service (port 5002).
     Distributed,
+    /// The chaos service (port 8001; seed 004).
+    Chaos,
 }
 
 impl Service {
@@ -22,6 +24,7 @@ impl Service {
         match self {
             Self::Ec => "ec",
             Self::Distributed => "distributed",
+            Self::Chaos => "chaos",
         }
     }
 
@@ -30,6 +33,7 @@ impl Service {
         match self {
             Self::Ec => EC_TARGET,
             Self::Distributed => DISTRIBUTED_TARGET,
+            Self::Chaos => CHAOS_TARGET,
         }
     }
 }
@@ -44,6 +48,8 @@ impl fmt::Display for Service {
 pub const EC_TARGET: &str = "targets::ec";
 /// `tracing` target of the distributed service's spans.
 pub const DISTRIBUTED_TARGET: &str = "targets::distributed";
+/// `tracing` target of the chaos service's spans.
+pub const CHAOS_TARGET: &str = "targets::chaos";
 
 /// Creates an INFO span with the target of the given [`Service`].
 ///
@@ -59,6 +65,9 @@ macro_rules! service_span {
             }
             $crate::service::Service::Distributed => {
                 ::tracing::info_span!(target: "targets::distributed", $name $(, $($fields)*)?)
+            }
+            $crate::service::Service::Chaos => {
+                ::tracing::info_span!(target: "targets::chaos", $name $(, $($fields)*)?)
             }
         }
     };

@@ -104,6 +104,8 @@ impl TestLab {
             distributed_addr: loopback(),
             scale: TEST_SCALE,
             database_url: pg.as_ref().map(PgDatabase::url),
+            chaos_addr: loopback(),
+            redis_url: None,
         })
         .await
         .expect("lab starts");
