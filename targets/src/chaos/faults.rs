@@ -3,7 +3,8 @@
 //! At most one fault of each [`FaultKind`] is active; starting one replaces the running one of
 //! the same kind. Every fault has an end time and a timer that ends it; `/chaos/stop` ends them
 //! all early. A fault lives in its own `chaos.fault` span (child of the request that started
-//! it), whose events are the start and the end; start and end are also logged.
+//! it), whose events are the start and the end (logged too); a fault ended by `/chaos/stop` also
+//! leaves a `fault ended` event in that request's span.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -236,9 +237,9 @@ impl Faults {
             fault.end_reason = tracing::field::Empty,
         );
         let params = serde_json::to_string(&spec).unwrap_or_default();
+        // The fault span is a child of the request that started it, so the caller's trace shows
+        // the fault, its start and (when it ends) its end.
         tracing::info!(parent: &span, fault = kind.name(), fault_id = id, %params, seconds, ends_at_ms, "fault started");
-        // The request span gets the same event (the caller's trace shows what it started).
-        tracing::info!(fault = kind.name(), fault_id = id, %params, seconds, ends_at_ms, "fault started");
         let cancel = Arc::new(AtomicBool::new(false));
         let me = self.me.clone();
         let timer = tokio::spawn(async move {
