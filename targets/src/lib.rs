@@ -3,9 +3,9 @@
 //! embedded SQLite or PostgreSQL, traced with OpenTelemetry; and the chaos service (`chaos`,
 //! port 8001) over Redis or an embedded store, whose faults are switched on over HTTP.
 //!
-//! Each service is a library function returning its router ([`ec::app`], [`distributed::app`]);
-//! [`Lab::start`] opens the database and serves both, which is what the load tester and the
-//! tests call. Telemetry ([`telemetry::init`]) is separate and optional.
+//! Each service is a library function returning its router ([`ec::app`], [`distributed::app`],
+//! [`chaos::app`]); [`Lab::start`] opens the database and serves them all, which is what the
+//! load tester and the tests call. Telemetry ([`telemetry::init`]) is separate and optional.
 
 pub mod chaos;
 pub mod db;

@@ -215,6 +215,12 @@ async fn an_error_burst_answers_its_status_then_ends_by_itself_or_on_stop() {
     assert_eq!(body["ended"][0]["kind"], "error");
     assert_eq!(chaos.get("/").await.0, 200);
     assert!(chaos.active().await.is_empty());
+
+    // Even a fault far shorter than a request ends by itself.
+    chaos
+        .post("/chaos/error", json!({"rate": 1.0, "seconds": 0.001}))
+        .await;
+    chaos.until_ended("error").await;
 }
 
 #[tokio::test]

@@ -152,7 +152,7 @@ struct Active {
     ends_at_ms: u64,
     span: tracing::Span,
     cancel: Arc<AtomicBool>,
-    timer: JoinHandle<()>,
+    timer: Option<JoinHandle<()>>,
 }
 
 impl Active {
@@ -241,13 +241,6 @@ impl Faults {
         // the fault, its start and (when it ends) its end.
         tracing::info!(parent: &span, fault = kind.name(), fault_id = id, %params, seconds, ends_at_ms, "fault started");
         let cancel = Arc::new(AtomicBool::new(false));
-        let me = self.me.clone();
-        let timer = tokio::spawn(async move {
-            tokio::time::sleep_until(deadline.into()).await;
-            if let Some(faults) = me.upgrade() {
-                faults.end_if(kind, id, EndReason::Expired);
-            }
-        });
         let active = Active {
             id,
             spec,
@@ -256,7 +249,7 @@ impl Faults {
             ends_at_ms,
             span,
             cancel: cancel.clone(),
-            timer,
+            timer: None,
         };
         let fault = active.describe();
         let previous = {
@@ -266,6 +259,19 @@ impl Faults {
             }
             board.insert(kind, ActiveDebug(active))
         };
+        // The timer starts once the fault is on the board, so even a very short fault is found
+        // and ended by it; it is stored so that an early stop can cancel it.
+        let me = self.me.clone();
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep_until(deadline.into()).await;
+            if let Some(faults) = me.upgrade() {
+                faults.end_if(kind, id, EndReason::Expired);
+            }
+        });
+        match self.lock().get_mut(&kind) {
+            Some(ActiveDebug(active)) if active.id == id => active.timer = Some(timer),
+            _ => timer.abort(),
+        }
         let replaced = previous.map(|ActiveDebug(old)| {
             let described = old.describe();
             finish(old, EndReason::Replaced);
@@ -379,8 +385,10 @@ impl Drop for Faults {
 /// Stops a fault's work and timer and closes its span with the end event.
 fn finish(active: Active, reason: EndReason) {
     active.cancel.store(true, Ordering::Relaxed);
-    if reason != EndReason::Expired {
-        active.timer.abort();
+    if reason != EndReason::Expired
+        && let Some(timer) = &active.timer
+    {
+        timer.abort();
     }
     let kind = active.spec.kind().name();
     active.span.record("fault.end_reason", reason.name());
