@@ -20,6 +20,9 @@ pub enum Error {
     /// The distributed service URL is unusable.
     #[error(transparent)]
     DistributedClient(#[from] crate::ec::distributed_client::ClientError),
+    /// The chaos service's store settings are unusable.
+    #[error(transparent)]
+    Chaos(#[from] crate::chaos::ChaosError),
     /// A server task failed.
     #[error("the {service} server failed: {source}")]
     Serve {

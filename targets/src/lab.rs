@@ -1,5 +1,6 @@
 //! The whole lab in one call: one database, the EC app, the distributed service and the Todo
-//! API on their listeners, and a handle to stop them. This is what the load tester's one-command start and
+//! API on their listeners, the chaos service on its store, and a handle to stop them. This is
+//! what the load tester's one-command start and
 //! the tests use.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::chaos::{self, ChaosConfig, ChaosState};
 use crate::db::{self, Db};
 use crate::distributed::{self, DistributedState};
 use crate::ec::{self, ClientConfig, DistributedClient, EcState};
@@ -29,6 +31,10 @@ pub struct LabConfig {
     pub scale: u32,
     /// `sqlite://…` or `postgres://…`; `None` uses the SQLite file in `data_dir`.
     pub database_url: Option<String>,
+    /// Chaos-service listen address (port 0 picks a free port).
+    pub chaos_addr: SocketAddr,
+    /// `redis://…` for the chaos service; `None` uses its embedded store.
+    pub redis_url: Option<String>,
 }
 
 impl Default for LabConfig {
@@ -40,6 +46,8 @@ impl Default for LabConfig {
             todo_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
             scale: db::seed::DEFAULT_SCALE,
             database_url: None,
+            chaos_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 8001)),
+            redis_url: None,
         }
     }
 }
@@ -59,6 +67,8 @@ pub struct Lab {
     ec_addr: SocketAddr,
     distributed_addr: SocketAddr,
     todo_addr: SocketAddr,
+    chaos_addr: SocketAddr,
+    chaos: ChaosState,
     db: Db,
     stop: watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<std::io::Result<()>>)>,
@@ -70,26 +80,42 @@ pub async fn open_database(url: &str, scale: u32) -> Result<Db, Error> {
 }
 
 impl Lab {
-    /// Binds the listeners (failing fast on a busy port), opens, migrates and seeds the
-    /// database, and serves every service until [`Lab::shutdown`].
+    /// Binds every listener (failing fast on a busy port), opens, migrates and seeds the
+    /// database, and serves the services until [`Lab::shutdown`]. An unreachable Redis is
+    /// not fatal: the chaos service starts and its `/health` answers 503 until Redis is back.
     pub async fn start(config: LabConfig) -> Result<Self, Error> {
         let ec_listener = bind(config.ec_addr).await?;
         let distributed_listener = bind(config.distributed_addr).await?;
         let todo_listener = bind(config.todo_addr).await?;
+        let chaos_listener = bind(config.chaos_addr).await?;
+        let chaos = ChaosState::new(&ChaosConfig {
+            redis_url: config.redis_url.clone(),
+            ..ChaosConfig::default()
+        })?;
         let db = open_database(&config.resolved_database_url(), config.scale).await?;
-        Self::serve(db, ec_listener, distributed_listener, todo_listener)
+        chaos.check().await;
+        Self::serve(
+            db,
+            ec_listener,
+            distributed_listener,
+            todo_listener,
+            (chaos_listener, chaos),
+        )
     }
 
-    /// Serves every service over an opened database on already bound listeners.
+    /// Serves the services over an opened database and a chaos state on already bound
+    /// listeners.
     pub fn serve(
         db: Db,
         ec_listener: tokio::net::TcpListener,
         distributed_listener: tokio::net::TcpListener,
         todo_listener: tokio::net::TcpListener,
+        (chaos_listener, chaos): (tokio::net::TcpListener, ChaosState),
     ) -> Result<Self, Error> {
         let ec_addr = local_addr(&ec_listener)?;
         let distributed_addr = local_addr(&distributed_listener)?;
         let todo_addr = local_addr(&todo_listener)?;
+        let chaos_addr = local_addr(&chaos_listener)?;
         let client =
             DistributedClient::new(ClientConfig::new(format!("http://{distributed_addr}")))?;
         let (stop, _) = watch::channel(false);
@@ -114,12 +140,18 @@ impl Lab {
                 "todo",
                 spawn_server(todo_listener, todo::app(TodoState::new(db.clone())), &stop),
             ),
+            (
+                "chaos",
+                spawn_server(chaos_listener, chaos::app(chaos.clone()), &stop),
+            ),
         ];
-        tracing::info!(%ec_addr, %distributed_addr, %todo_addr, backend = db.backend().name(), "lab started");
+        tracing::info!(%ec_addr, %distributed_addr, %todo_addr, %chaos_addr, backend = db.backend().name(), "lab started");
         Ok(Self {
             ec_addr,
             distributed_addr,
             todo_addr,
+            chaos_addr,
+            chaos,
             db,
             stop,
             tasks,
@@ -146,6 +178,16 @@ impl Lab {
         format!("http://{}", self.todo_addr)
     }
 
+    /// Where the chaos service listens.
+    pub fn chaos_addr(&self) -> SocketAddr {
+        self.chaos_addr
+    }
+
+    /// `http://` base URL of the chaos service.
+    pub fn chaos_url(&self) -> String {
+        format!("http://{}", self.chaos_addr)
+    }
+
     /// `http://` base URL of the EC app.
     pub fn ec_url(&self) -> String {
         format!("http://{}", self.ec_addr)
@@ -161,8 +203,15 @@ impl Lab {
         &self.db
     }
 
-    /// Stops accepting, lets in-flight requests finish, and closes the database.
+    /// The chaos service's state (its store and faults).
+    pub fn chaos(&self) -> &ChaosState {
+        &self.chaos
+    }
+
+    /// Ends the chaos faults (releasing requests held by a hang), stops accepting, lets
+    /// in-flight requests finish, and closes the database.
     pub async fn shutdown(self) -> Result<(), Error> {
+        self.chaos.faults().stop_all();
         let _ = self.stop.send(true);
         let mut first_error = None;
         for (service, task) in self.tasks {

@@ -1,12 +1,15 @@
 //! Target services (fixtures) for the load tester: the EC app (`ec`, port 5001) and the
-//! distributed service (`distributed`, port 5002), with deliberate performance problems, and
-//! the Todo API (`todo`, port 8000), a well-instrumented CRUD service; on embedded SQLite or
-//! PostgreSQL, with OpenTelemetry traces, metrics and logs.
+//! distributed service (`distributed`, port 5002), with deliberate performance problems; the
+//! Todo API (`todo`, port 8000), a well-instrumented CRUD service; all on embedded SQLite or
+//! PostgreSQL, with OpenTelemetry traces, metrics and logs; and the chaos service (`chaos`, port
+//! 8001) over Redis or an embedded store, whose faults are switched on over HTTP.
 //!
 //! Each service is a library function returning its router ([`ec::app`], [`distributed::app`],
-//! [`todo::app`]); [`Lab::start`] opens the database and serves them all, which is what the
-//! load tester and the tests call. Telemetry ([`telemetry::init`]) is separate and optional.
+//! [`todo::app`], [`chaos::app`]); [`Lab::start`] opens the database and serves them all, which
+//! is what the load tester and the tests call. Telemetry ([`telemetry::init`]) is separate and
+//! optional.
 
+pub mod chaos;
 pub mod db;
 pub mod distributed;
 pub mod ec;

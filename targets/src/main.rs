@@ -1,4 +1,5 @@
-//! `targets`: runs the EC app, the distributed service, the Todo API, or all of them.
+//! `targets`: runs the EC app, the distributed service, the Todo API, the chaos service, or all
+//! of them.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
+use targets::chaos::{ChaosConfig, ChaosState};
 use targets::db::seed::DEFAULT_SCALE;
 use targets::ec::{ClientConfig, DistributedClient, EcState};
 use targets::telemetry::{self, LogFormat, TelemetryConfig};
@@ -53,7 +55,21 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
-    /// Every service in one process, on one database.
+    /// The chaos service (default port 8001): Redis (or an embedded store) and faults on demand.
+    Chaos {
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: IpAddr,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8001)]
+        port: u16,
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// Log format.
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+    /// Every service in one process (ec, distributed and todo on one database, and chaos).
     All {
         #[command(flatten)]
         common: Common,
@@ -66,7 +82,20 @@ enum Command {
         /// Port of the Todo API.
         #[arg(long, default_value_t = 8000)]
         todo_port: u16,
+        /// Port of the chaos service.
+        #[arg(long, default_value_t = 8001)]
+        chaos_port: u16,
+        #[command(flatten)]
+        redis: RedisArgs,
     },
+}
+
+#[derive(Debug, Args)]
+struct RedisArgs {
+    /// Redis of the chaos service (`redis://[user:password@]host[:port][/db]`); default: an
+    /// embedded in-process store.
+    #[arg(long, env = "REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -118,16 +147,22 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let (services, common) = match &cli.command {
-        Command::Ec { common, .. } => (vec![Service::Ec], common),
-        Command::Distributed { common, .. } => (vec![Service::Distributed], common),
-        Command::Todo { common, .. } => (vec![Service::Todo], common),
+    let (services, log_format) = match &cli.command {
+        Command::Ec { common, .. } => (vec![Service::Ec], common.log_format),
+        Command::Distributed { common, .. } => (vec![Service::Distributed], common.log_format),
+        Command::Todo { common, .. } => (vec![Service::Todo], common.log_format),
+        Command::Chaos { log_format, .. } => (vec![Service::Chaos], *log_format),
         Command::All { common, .. } => (
-            vec![Service::Ec, Service::Distributed, Service::Todo],
-            common,
+            vec![
+                Service::Ec,
+                Service::Distributed,
+                Service::Todo,
+                Service::Chaos,
+            ],
+            common.log_format,
         ),
     };
-    let telemetry = telemetry::init(&TelemetryConfig::from_env(services, common.log_format))
+    let telemetry = telemetry::init(&TelemetryConfig::from_env(services, log_format))
         .context("cannot set up logs, traces and metrics")?;
     let result = serve(cli.command).await;
     tokio::task::spawn_blocking(move || telemetry.shutdown())
@@ -143,6 +178,8 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             ec_port,
             distributed_port,
             todo_port,
+            chaos_port,
+            redis,
         } => {
             let lab = Lab::start(LabConfig {
                 data_dir: common.data_dir.clone(),
@@ -151,10 +188,12 @@ async fn serve(command: Command) -> anyhow::Result<()> {
                 todo_addr: SocketAddr::new(common.bind, todo_port),
                 scale: common.scale,
                 database_url: common.database_url.clone(),
+                chaos_addr: SocketAddr::new(common.bind, chaos_port),
+                redis_url: redis.redis_url,
             })
             .await
             .context("cannot start the lab")?;
-            tracing::info!(ec = %lab.ec_url(), distributed = %lab.distributed_url(), todo = %lab.todo_url(), "serving; Ctrl-C stops");
+            tracing::info!(ec = %lab.ec_url(), distributed = %lab.distributed_url(), todo = %lab.todo_url(), chaos = %lab.chaos_url(), "serving; Ctrl-C stops");
             shutdown_signal().await;
             lab.shutdown().await.context("stopping the lab")?;
         }
@@ -178,6 +217,29 @@ async fn serve(command: Command) -> anyhow::Result<()> {
             tracing::info!(target: "targets::todo", %addr, backend = db.backend().name(), "todo-api serving; docs at /docs; Ctrl-C stops");
             run_until_signal(listener, todo::app(todo::TodoState::new(db.clone()))).await?;
             db.close().await;
+        }
+        Command::Chaos {
+            bind,
+            port,
+            redis,
+            log_format: _,
+        } => {
+            let addr = SocketAddr::new(bind, port);
+            let listener = targets::bind(addr).await?;
+            let state = ChaosState::new(&ChaosConfig {
+                redis_url: redis.redis_url,
+                ..ChaosConfig::default()
+            })?;
+            state.check().await;
+            tracing::info!(%addr, store = state.store().kind().name(), "chaos serving; Ctrl-C stops");
+            let faults = state.faults().clone();
+            let (stop, _) = watch::channel(false);
+            let task = targets::spawn_server(listener, targets::chaos::app(state), &stop);
+            shutdown_signal().await;
+            // Release requests held by a hang, so the graceful stop does not wait for it.
+            faults.stop_all();
+            let _ = stop.send(true);
+            task.await.context("server task")?.context("server")?;
         }
         Command::Distributed { common, port } => {
             let addr = SocketAddr::new(common.bind, port);

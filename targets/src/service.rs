@@ -16,6 +16,8 @@ pub enum Service {
     Distributed,
     /// The Todo API (port 8000).
     Todo,
+    /// The chaos service (port 8001; seed 004).
+    Chaos,
 }
 
 impl Service {
@@ -25,6 +27,7 @@ impl Service {
             Self::Ec => "ec",
             Self::Distributed => "distributed",
             Self::Todo => "todo-api",
+            Self::Chaos => "chaos",
         }
     }
 
@@ -34,6 +37,7 @@ impl Service {
             Self::Ec => EC_TARGET,
             Self::Distributed => DISTRIBUTED_TARGET,
             Self::Todo => TODO_TARGET,
+            Self::Chaos => CHAOS_TARGET,
         }
     }
 }
@@ -50,6 +54,8 @@ pub const EC_TARGET: &str = "targets::ec";
 pub const DISTRIBUTED_TARGET: &str = "targets::distributed";
 /// `tracing` target of the Todo API's spans.
 pub const TODO_TARGET: &str = "targets::todo";
+/// `tracing` target of the chaos service's spans.
+pub const CHAOS_TARGET: &str = "targets::chaos";
 
 /// Creates an INFO span with the target of the given [`Service`].
 ///
@@ -68,6 +74,9 @@ macro_rules! service_span {
             }
             $crate::service::Service::Todo => {
                 ::tracing::info_span!(target: "targets::todo", $name $(, $($fields)*)?)
+            }
+            $crate::service::Service::Chaos => {
+                ::tracing::info_span!(target: "targets::chaos", $name $(, $($fields)*)?)
             }
         }
     };

@@ -33,6 +33,8 @@ async fn one_trace_across_both_services() {
         todo_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         scale: common::TEST_SCALE,
         database_url: None,
+        chaos_addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        redis_url: None,
     })
     .await
     .expect("lab");

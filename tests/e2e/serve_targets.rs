@@ -14,7 +14,12 @@ async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with_targets(
         dir.path(),
-        &[("LT_EC_PORT", "0"), ("LT_DISTRIBUTED_PORT", "0")],
+        &[
+            ("LT_EC_PORT", "0"),
+            ("LT_DISTRIBUTED_PORT", "0"),
+            ("LT_TODO_PORT", "0"),
+            ("LT_CHAOS_PORT", "0"),
+        ],
     )
     .await;
     let ec = server

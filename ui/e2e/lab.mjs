@@ -42,7 +42,7 @@ export class Lab {
     lab.dataDir = mkdtempSync(join(tmpdir(), "lt-panel-"));
     lab.scenariosDir = join(lab.dataDir, "scenarios");
     mkdirSync(lab.scenariosDir);
-    lab.ports = { api: await freePort(), ec: await freePort(), distributed: await freePort(), todo: await freePort() };
+    lab.ports = { api: await freePort(), ec: await freePort(), distributed: await freePort(), todo: await freePort(), chaos: await freePort() };
     writeFileSync(
       join(lab.scenariosDir, "panel.yaml"),
       `name: panel
@@ -86,6 +86,7 @@ user_ids: { from: 1, to: 50 }
           LT_EC_PORT: String(this.ports.ec),
           LT_DISTRIBUTED_PORT: String(this.ports.distributed),
           LT_TODO_PORT: String(this.ports.todo),
+          LT_CHAOS_PORT: String(this.ports.chaos),
           LT_LOG: "info",
           LT_STOP_TIMEOUT: "5s",
         },

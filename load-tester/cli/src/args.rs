@@ -46,6 +46,8 @@ pub struct TargetsArgs {
     pub distributed_port: u16,
     #[arg(long, default_value_t = 8000)]
     pub todo_port: u16,
+    #[arg(long, default_value_t = 8001)]
+    pub chaos_port: u16,
 }
 
 #[derive(Debug, Args, Default)]

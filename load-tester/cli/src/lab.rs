@@ -33,6 +33,7 @@ async fn serve(args: TargetsArgs) -> anyhow::Result<()> {
         ec_addr: SocketAddr::new(args.host, args.ec_port),
         distributed_addr: SocketAddr::new(args.host, args.distributed_port),
         todo_addr: SocketAddr::new(args.host, args.todo_port),
+        chaos_addr: SocketAddr::new(args.host, args.chaos_port),
         ..targets::LabConfig::default()
     };
     let lab = targets::Lab::start(config)
@@ -42,6 +43,7 @@ async fn serve(args: TargetsArgs) -> anyhow::Result<()> {
         ("ec", lab.ec_addr()),
         ("distributed", lab.distributed_addr()),
         ("todo", lab.todo_addr()),
+        ("chaos", lab.chaos_addr()),
     ]
     .into_iter()
     .collect();

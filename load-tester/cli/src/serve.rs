@@ -54,6 +54,7 @@ async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Resu
                 ("ec", settings.ec_port),
                 ("distributed", settings.distributed_port),
                 ("todo", settings.todo_port),
+                ("chaos", settings.chaos_port),
             ]
             .into_iter()
             .collect(),

@@ -61,12 +61,13 @@ pub struct Settings {
     pub log_dir: Option<PathBuf>,
     /// Rotated log files kept.
     pub log_files: usize,
-    /// Start the bundled target services (ec, distributed and todo on embedded SQLite).
+    /// Start the bundled target services (ec, distributed and todo on embedded SQLite; chaos on its embedded store).
     pub bundled_targets: bool,
     /// Their ports.
     pub ec_port: u16,
     pub distributed_port: u16,
     pub todo_port: u16,
+    pub chaos_port: u16,
     /// Seconds a worker keeps running without a server before it stops by itself.
     pub orphan_after_s: u64,
 }
@@ -97,6 +98,7 @@ impl Default for Settings {
             ec_port: 5001,
             distributed_port: 5002,
             todo_port: 8000,
+            chaos_port: 8001,
             orphan_after_s: 30,
         }
     }

@@ -20,6 +20,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool};
 use tracing::Instrument;
 
+pub(crate) use error::redact;
 pub use error::{DbError, OpenError};
 
 use crate::query_counter::QueryCounter;

@@ -116,6 +116,8 @@ impl TestLab {
             todo_addr: loopback(),
             scale: TEST_SCALE,
             database_url: pg.as_ref().map(PgDatabase::url),
+            chaos_addr: loopback(),
+            redis_url: None,
         })
         .await
         .expect("lab starts");
