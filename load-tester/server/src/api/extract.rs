@@ -127,7 +127,6 @@ mod tests {
     use axum::body::Body;
     use axum::routing::{get, post};
     use serde::Deserialize;
-    use tower::ServiceExt as _;
 
     use super::*;
 
@@ -157,15 +156,7 @@ mod tests {
             .uri(uri)
             .body(Body::from(body))
             .unwrap();
-        let res = app().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
-        )
+        crate::test_support::call(app(), req).await
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! (audit log, per-client rate limit, token check).
 
 mod events;
-pub mod extract;
+mod extract;
 mod history;
 mod metrics;
 mod openapi;
