@@ -1,11 +1,12 @@
-//! Failures grouped by endpoint, class and status, with the trace ids of the first few, and the
-//! rate-limited stream of error samples.
+//! Failures grouped by kind (endpoint, class, status and message kind: `lt_protocol::ErrorKey`),
+//! with the first message and the trace ids of the first few, and the rate-limited stream of
+//! error samples.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use lt_protocol::{ErrorGroup, FailureClass};
+use lt_protocol::{ErrorGroup, FailureClass, message_kind};
 
 /// Trace ids kept per group.
 const TRACE_IDS_PER_GROUP: usize = 5;
@@ -14,8 +15,9 @@ const MAX_GROUPS: usize = 1000;
 /// Samples sent to watchers per second, over all endpoints.
 pub const SAMPLES_PER_SECOND: u32 = 20;
 
-/// Endpoint index, failure class and status: what makes two failures the same kind.
-type GroupKey = (usize, FailureClass, Option<u16>);
+/// `lt_protocol::ErrorKey` with the endpoint by its index: what makes two failures the same
+/// kind.
+type GroupKey = (usize, FailureClass, Option<u16>, String);
 
 #[derive(Debug)]
 struct Group {
@@ -41,12 +43,14 @@ impl ErrorGroups {
         message: &str,
         trace_id: Option<String>,
     ) {
+        let kind = message_kind(message);
         let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        let key = if groups.len() >= MAX_GROUPS && !groups.contains_key(&(endpoint, class, status))
-        {
-            (endpoint, class, None)
+        let key = (endpoint, class, status, kind);
+        // Past the cap, new kinds are counted together per endpoint and class.
+        let key = if groups.len() >= MAX_GROUPS && !groups.contains_key(&key) {
+            (endpoint, class, None, String::new())
         } else {
-            (endpoint, class, status)
+            key
         };
         let group = groups.entry(key).or_insert_with(|| Group {
             message: message.to_string(),
@@ -79,11 +83,12 @@ impl ErrorGroups {
         let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<ErrorGroup> = groups
             .iter()
-            .map(|(&(endpoint, class, status), g)| ErrorGroup {
-                endpoint: names.get(endpoint).cloned().unwrap_or_default(),
-                class,
-                status,
+            .map(|((endpoint, class, status, kind), g)| ErrorGroup {
+                endpoint: names.get(*endpoint).cloned().unwrap_or_default(),
+                class: *class,
+                status: *status,
                 message: g.message.clone(),
+                kind: kind.clone(),
                 count: g.count,
                 trace_ids: g.trace_ids.clone(),
             })

@@ -8,11 +8,13 @@
 //! Schema in `docs/report.schema.json`.
 
 mod command;
+mod error_key;
 mod event;
 mod launch;
 mod report;
 
 pub use command::Command;
+pub use error_key::{ErrorKey, message_kind};
 pub use event::{
     BreakerState, EndpointTick, ErrorSample, FailureClass, FailureCounts, Latency, Lifecycle,
     LifecycleState, ReductionState, Tick, WorkerEvent,

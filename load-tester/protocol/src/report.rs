@@ -86,6 +86,9 @@ pub struct ErrorGroup {
     pub status: Option<u16>,
     /// The first failure's message.
     pub message: String,
+    /// The message's kind ([`crate::message_kind`]): what the group is keyed by.
+    #[serde(default)]
+    pub kind: String,
     pub count: u64,
     /// Trace ids of the first few failures.
     pub trace_ids: Vec<String>,

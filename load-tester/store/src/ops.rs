@@ -3,7 +3,7 @@
 //! [`Batched`] writes (ticks, error samples, events) are idempotent or commutative enough to be
 //! delayed and grouped; [`Durable`] writes are committed before their caller returns.
 
-use lt_protocol::{BreakerState, ErrorSample, Tick};
+use lt_protocol::{BreakerState, ErrorKey, ErrorSample, Tick};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{AuditEntry, ConfigChange, NewSession, PruneCounts, Result, StoreError};
@@ -361,12 +361,13 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
 
 fn apply_error(conn: &Connection, session_id: &str, s: &ErrorSample) -> rusqlite::Result<()> {
     let class = s.class.map(|c| c.as_str());
-    // The same expressions as the unique index `errors_by_group`, so the lookup uses it.
+    let key = ErrorKey::new(&s.endpoint, s.class, s.status, &s.message);
+    // The same expressions as the unique index `errors_by_kind`, so the lookup uses it.
     let existing: Option<(i64, String)> = conn
         .prepare_cached(
             "SELECT id, trace_ids_json FROM errors
              WHERE session_id = ?1 AND endpoint = ?2 AND IFNULL(class, '') = ?3
-                 AND IFNULL(status, -1) = ?4 AND message = ?5",
+                 AND IFNULL(status, -1) = ?4 AND kind = ?5",
         )?
         .query_row(
             params![
@@ -374,7 +375,7 @@ fn apply_error(conn: &Connection, session_id: &str, s: &ErrorSample) -> rusqlite
                 s.endpoint,
                 class.unwrap_or(""),
                 s.status.map_or(-1, i64::from),
-                s.message
+                key.kind
             ],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -400,9 +401,9 @@ fn apply_error(conn: &Connection, session_id: &str, s: &ErrorSample) -> rusqlite
         None => {
             let trace_ids: Vec<&String> = s.trace_id.iter().collect();
             conn.prepare_cached(
-                "INSERT INTO errors (session_id, endpoint, class, status, message, count,
+                "INSERT INTO errors (session_id, endpoint, class, status, message, kind, count,
                      first_at_ms, last_at_ms, trace_ids_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7, ?8)",
             )?
             .execute(params![
                 session_id,
@@ -410,6 +411,7 @@ fn apply_error(conn: &Connection, session_id: &str, s: &ErrorSample) -> rusqlite
                 class,
                 s.status,
                 s.message,
+                key.kind,
                 s.at_ms,
                 to_sql_json(&trace_ids)?
             ])?;

@@ -177,7 +177,7 @@ pub(crate) fn errors(conn: &Connection, id: &str) -> Result<Vec<ErrorGroupRow>> 
     let raw = conn
         .prepare_cached(
             "SELECT id, endpoint, class, status, message, count, first_at_ms, last_at_ms,
-                 trace_ids_json
+                 trace_ids_json, kind
              FROM errors WHERE session_id = ?1
              ORDER BY count DESC, last_at_ms DESC, id",
         )
@@ -188,6 +188,7 @@ pub(crate) fn errors(conn: &Connection, id: &str) -> Result<Vec<ErrorGroupRow>> 
                     class: row.get(2)?,
                     status: row.get(3)?,
                     message: row.get(4)?,
+                    kind: row.get(9)?,
                     count: row.get(5)?,
                     first_at_ms: row.get(6)?,
                     last_at_ms: row.get(7)?,

@@ -148,6 +148,15 @@ const MIGRATIONS: &[&str] = &[
         updated_at_ms INTEGER NOT NULL
     );
     ",
+    // 2: error groups keyed by the message's kind (`lt_protocol::message_kind`), keeping the
+    // first message as a sample; older groups keep their message as their kind.
+    "
+    ALTER TABLE errors ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    UPDATE errors SET kind = message;
+    DROP INDEX errors_by_group;
+    CREATE UNIQUE INDEX errors_by_kind
+        ON errors (session_id, endpoint, IFNULL(class, ''), IFNULL(status, -1), kind);
+    ",
 ];
 
 /// Opens `path` (creating the file) with the settings every store connection uses: WAL,

@@ -115,7 +115,10 @@ pub struct ErrorGroupRow {
     /// requests.
     pub class: Option<String>,
     pub status: Option<u16>,
+    /// The group's first message (a sample).
     pub message: String,
+    /// What the group is keyed by: the message's kind (`lt_protocol::message_kind`).
+    pub kind: String,
     pub count: u64,
     pub first_at_ms: u64,
     pub last_at_ms: u64,

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{create, sample};
-use lt_protocol::FailureClass;
+use lt_protocol::{ErrorSample, FailureClass};
 use lt_store::{AuditEntry, ConfigChange, StoredEvent};
 use serde_json::json;
 
@@ -210,4 +210,28 @@ fn settings_are_set_and_replaced() {
         store.setting("api_token_hash").unwrap().as_deref(),
         Some("sha256:def")
     );
+}
+
+/// Messages that differ only in their numbers (a slow request's time, a port) are one group,
+/// keyed by the message's kind, with the first message kept as its sample.
+#[test]
+fn samples_of_one_kind_form_one_group_whatever_their_numbers() {
+    let (_dir, store) = common::store();
+    let id = create(&store, "s1", 1);
+    for (ms, at) in [(2916, 1_000), (31, 2_000), (4410, 3_000)] {
+        store.record_error(
+            &id,
+            &ErrorSample {
+                message: format!("slow: {ms} ms"),
+                latency_ms: f64::from(ms),
+                ..sample("search", None, None, None, at)
+            },
+        );
+    }
+    store.flush().unwrap();
+    let groups = store.errors(&id).unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].count, 3);
+    assert_eq!(groups[0].message, "slow: 2916 ms");
+    assert_eq!(groups[0].kind, "slow: # ms");
 }

@@ -46,11 +46,12 @@ pub async fn errors(
     let counts = match &row.summary {
         Some(report) => {
             for group in &mut groups {
+                // Both sides keyed by `lt_protocol::ErrorKey`: endpoint, class, status, kind.
                 let exact = report.errors.iter().find(|e| {
                     e.endpoint == group.endpoint
                         && group.class.as_deref() == Some(e.class.as_str())
                         && e.status == group.status
-                        && e.message == group.message
+                        && e.kind == group.kind
                 });
                 if let Some(exact) = exact {
                     group.count = exact.count;
