@@ -57,6 +57,11 @@ async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    assert!(
+        !server.banner.contains('\u{1b}'),
+        "no colour codes on a terminal that is not one:\n{}",
+        server.banner
+    );
     let log = std::fs::read_to_string(dir.path().join("logs").join("targets.log")).unwrap();
     assert!(log.contains("lab started"), "{log}");
     assert!(!log.contains('\u{1b}'), "no colour codes in a log file");

@@ -21,6 +21,11 @@ pub enum Command {
     /// Check scenario files and print every problem as FILE:LINE:COLUMN: field: message.
     Validate(ValidateArgs),
     /// Run one scenario headless: live progress, a summary, reports, and a CI exit code.
+    #[command(
+        after_help = "Exit codes: 0 every threshold passed; 1 a threshold failed; \
+        2 invalid input or usage; 3 aborted (error budget) or stopped by a signal; \
+        4 the run could not start or finish."
+    )]
     Run(RunArgs),
     /// Serve the control API and panel on 127.0.0.1:8080, with the bundled targets.
     Serve(ServeArgs),

@@ -62,8 +62,15 @@ fn init_tracing(verbose: u8) {
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(log_filter(default))
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Colour in log lines only on a terminal, and never with `NO_COLOR` set.
+pub(crate) fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// The bundled targets' logs: every request's warnings and the services' info lines, plain

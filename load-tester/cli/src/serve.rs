@@ -148,6 +148,7 @@ fn init_logging(
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
+                .with_ansi(crate::colour_on_stderr())
                 .with_writer(std::io::stderr)
                 .with_filter(crate::log_filter(default)),
         )
