@@ -70,6 +70,44 @@ async fn a_session_is_started_watched_changed_stopped_and_recorded() {
         .await;
     assert!(changed.id > first.id);
 
+    // The answer is the worker's verdict. Right after a tick (the server's view of the weights is
+    // then a second old), two changes that are each fine but together would leave no endpoint
+    // with a weight pass the server's check; the worker refuses the second, and its caller hears
+    // it, with nothing of it applied.
+    events
+        .until(Duration::from_secs(5), |e| e.kind == "tick")
+        .await;
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "weights": { "b": 0 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "weights": { "broken": 0 }, "users": 3 })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["details"]["by"], "worker", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("zero"), "{body}");
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "weights": { "b": 1 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["config"]["users"], 2,
+        "the refused change set no users: {body}"
+    );
+
     // An unknown endpoint in a weights change is refused, naming it; nothing is applied.
     let (status, body) = server
         .call(

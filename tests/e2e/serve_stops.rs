@@ -106,6 +106,8 @@ async fn a_killed_worker_fails_its_session_and_a_killed_server_finds_its_session
         .unwrap()
         .len();
     assert!(seconds_before >= 2);
+    let totals_before = endpoint_totals(&server.get(&format!("/api/sessions/{survivor}")).await);
+    assert!(totals_before > 0);
     server.kill9().await;
     let orphan_pid = worker_pids(&orphan)[0];
     kill9(orphan_pid);
@@ -126,6 +128,19 @@ async fn a_killed_worker_fails_its_session_and_a_killed_server_finds_its_session
     events
         .until(Duration::from_secs(10), |e| e.kind == "tick")
         .await;
+    // Its endpoints' totals go on from where they stood (the engine counts them, not the
+    // server), and add up to the session's total.
+    let s = server.get(&format!("/api/sessions/{survivor}")).await;
+    let totals_after = endpoint_totals(&s);
+    assert!(
+        totals_after > totals_before,
+        "{totals_after} after {totals_before}"
+    );
+    assert_eq!(
+        totals_after,
+        s["totals"]["requests"].as_u64().unwrap(),
+        "{s}"
+    );
     // The one whose worker died is `interrupted`.
     let gone = server.get(&format!("/api/sessions/{orphan}")).await;
     assert_eq!(gone["status"], "interrupted", "{gone}");
@@ -189,4 +204,14 @@ async fn a_graceful_stop_that_hangs_is_ended_by_a_kill_after_the_bound() {
         "{stopped}"
     );
     assert_eq!(worker_pids(&id), Vec::<u32>::new());
+}
+
+/// The requests of a live session's endpoints since its start, as its last tick carries them.
+fn endpoint_totals(session: &serde_json::Value) -> u64 {
+    session["live"]["last_tick"]["endpoints"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|e| e["totals"]["requests"].as_u64().unwrap())
+        .sum()
 }

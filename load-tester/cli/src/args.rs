@@ -35,6 +35,8 @@ pub enum Command {
     /// Run the bundled target services for the control server (started by it).
     #[command(hide = true)]
     Targets(TargetsArgs),
+    /// Print the control API's OpenAPI document (generated from the code), as `docs/openapi.json`.
+    Openapi,
 }
 
 #[derive(Debug, Args)]

@@ -48,8 +48,24 @@ fn main() -> ExitCode {
         Command::Worker(args) => worker::main(args),
         Command::Serve(args) => serve::main(args, cli.verbose),
         Command::Targets(args) => lab::main(args),
+        Command::Openapi => openapi(),
     };
     ExitCode::from(code)
+}
+
+/// `load-tester openapi`: the API's OpenAPI document on stdout, as committed in
+/// `docs/openapi.json` (the panel's TypeScript types are generated from it).
+fn openapi() -> u8 {
+    match serde_json::to_string_pretty(lt_server::api::openapi_document()) {
+        Ok(text) => {
+            println!("{text}");
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: writing the OpenAPI document: {e}");
+            exit::FAILED
+        }
+    }
 }
 
 /// Logs go to stderr through `tracing`; set up before Goose would install its own logger, so

@@ -84,7 +84,7 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
                 WorkerEvent::Tick(tick) => progress.tick(&tick),
                 WorkerEvent::Lifecycle(l) => progress.lifecycle(&l),
                 WorkerEvent::Error(sample) => progress.error(&sample),
-                WorkerEvent::Change { .. } | WorkerEvent::Finished(_) => {}
+                WorkerEvent::Change(_) | WorkerEvent::Finished(_) => {}
             }
         }
         progress.finish();

@@ -217,8 +217,9 @@ fn drain(events: &mut mpsc::UnboundedReceiver<WorkerEvent>, backlog: &mut VecDeq
 fn apply(handle: &EngineHandle, line: &str) {
     match decode_command(line) {
         Ok(command) => {
+            // A refusal goes back to the server as the `change` event's verdict.
             if let Err(e) = handle.apply(command) {
-                tracing::warn!("a command from the server was refused: {e}");
+                tracing::info!("a live change from the server was refused: {e}");
             }
         }
         Err(e) => tracing::warn!("a line from the server was not a command: {e}"),

@@ -158,6 +158,14 @@ impl Control {
         })
     }
 
+    /// The think time's bounds now.
+    pub fn think_time_bounds(&self) -> ThinkTime {
+        ThinkTime {
+            min: Duration::from_millis(self.think_min_ms.load(Ordering::Relaxed)),
+            max: Duration::from_millis(self.think_max_ms.load(Ordering::Relaxed)),
+        }
+    }
+
     /// Changes the think time.
     pub fn set_think_time(&self, think: ThinkTime) {
         // Two stores, not one: a reader between them takes max(min, max), so a torn read costs at

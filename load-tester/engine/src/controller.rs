@@ -207,6 +207,11 @@ impl Controller {
                 latency: latency.latency(),
                 weight: weights.get(i).copied().unwrap_or(0.0),
                 breaker: breaker_state(&state, i),
+                totals: lt_protocol::EndpointTotals {
+                    requests: totals.requests,
+                    failures: totals.failures,
+                    short_circuited: totals.short_circuited,
+                },
             });
         }
         self.totals.all.merge(&self.second_latency);
@@ -274,6 +279,7 @@ impl Controller {
             load_reduction,
             users_in_backoff: state.users_in_backoff.load(Ordering::Relaxed),
             endpoints,
+            config: state.live_config(),
         }));
     }
 }

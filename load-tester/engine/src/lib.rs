@@ -31,7 +31,7 @@ mod traceparent;
 mod window;
 
 pub use engine::{Engine, RunOptions};
-pub use handle::{CommandError, EngineHandle};
+pub use handle::EngineHandle;
 pub use histogram::LatencyHistogram;
 
 /// Why a run could not start or finish.

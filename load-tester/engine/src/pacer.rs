@@ -16,6 +16,8 @@ pub struct Pacer {
     interval_ns: AtomicU64,
     /// The next free slot, in ns since `epoch`.
     next_ns: AtomicU64,
+    /// The rate as asked (`f64` bits; 0.0 when off), so it reads back exactly.
+    rate_bits: AtomicU64,
 }
 
 impl Pacer {
@@ -25,6 +27,7 @@ impl Pacer {
             epoch,
             interval_ns: AtomicU64::new(0),
             next_ns: AtomicU64::new(0),
+            rate_bits: AtomicU64::new(0),
         };
         pacer.set_rate(rate);
         pacer
@@ -32,18 +35,19 @@ impl Pacer {
 
     /// Changes the rate; `None` or a non-positive rate turns pacing off.
     pub fn set_rate(&self, rate: Option<f64>) {
-        let interval = match rate {
-            Some(r) if r.is_finite() && r > 0.0 => ((1e9 / r) as u64).max(1),
-            _ => 0,
+        let (interval, rate) = match rate {
+            Some(r) if r.is_finite() && r > 0.0 => (((1e9 / r) as u64).max(1), r),
+            _ => (0, 0.0),
         };
+        self.rate_bits.store(rate.to_bits(), Ordering::Release);
         self.interval_ns.store(interval, Ordering::Release);
     }
 
-    /// The rate now, if pacing.
+    /// The rate now, as asked, if pacing.
     pub fn rate(&self) -> Option<f64> {
         match self.interval_ns.load(Ordering::Acquire) {
             0 => None,
-            ns => Some(1e9 / ns as f64),
+            _ => Some(f64::from_bits(self.rate_bits.load(Ordering::Acquire))),
         }
     }
 

@@ -192,6 +192,21 @@ impl RunState {
         Some(ids.nth(n))
     }
 
+    /// The live settings in force now.
+    pub fn live_config(&self) -> lt_protocol::LiveConfig {
+        let control = &self.control;
+        lt_protocol::LiveConfig {
+            users: control.target_users(),
+            weights: self
+                .endpoint_names()
+                .into_iter()
+                .zip(control.weights())
+                .collect(),
+            think_time: control.think_time_bounds(),
+            arrival_rate: control.arrival.rate(),
+        }
+    }
+
     /// The endpoints' names, in order.
     pub fn endpoint_names(&self) -> Vec<String> {
         self.endpoints

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use lt_engine::{CommandError, Engine, RunOptions};
-use lt_protocol::{Command, EndReason, WorkerEvent};
+use lt_engine::{Engine, RunOptions};
+use lt_protocol::{EndReason, WorkerEvent};
+use lt_scenario::LiveChange;
 use lt_testkit::Fixture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,26 +30,51 @@ async fn weights_and_users_change_while_running() {
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let changed_at = Instant::now();
-    handle
-        .apply(Command::SetWeights {
-            weights: BTreeMap::from([("a".to_string(), 0.0), ("b".to_string(), 1.0)]),
-        })
+    let after = handle
+        .change(
+            1,
+            LiveChange {
+                weights: Some(BTreeMap::from([
+                    ("a".to_string(), 0.0),
+                    ("b".to_string(), 1.0),
+                ])),
+                ..LiveChange::default()
+            },
+        )
         .unwrap();
-    handle.apply(Command::SetUsers { users: 6 }).unwrap();
-    // Refused changes name the problem and change nothing.
-    assert!(matches!(
-        handle.apply(Command::SetUsers { users: 7 }),
-        Err(CommandError::Users {
-            users: 7,
-            max_users: 6
-        })
-    ));
+    assert_eq!(after.weights["b"], 1.0);
+    let after = handle
+        .change(
+            2,
+            LiveChange {
+                users: Some(6),
+                ..LiveChange::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(after.users, 6);
+    // Refused changes name the problem and change nothing, not even their valid parts.
     let err = handle
-        .apply(Command::SetWeights {
-            weights: BTreeMap::from([("nope".to_string(), 1.0)]),
-        })
+        .change(
+            3,
+            LiveChange {
+                users: Some(7),
+                arrival_rate: Some(Some(5.0)),
+                ..LiveChange::default()
+            },
+        )
         .unwrap_err();
-    assert!(err.to_string().contains("nope"), "{err}");
+    assert!(err.message().contains("users: 7"), "{err}");
+    let err = handle
+        .change(
+            4,
+            LiveChange {
+                weights: Some(BTreeMap::from([("nope".to_string(), 1.0)])),
+                ..LiveChange::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.unknown_endpoints, vec!["nope".to_string()]);
 
     let report = run.await.unwrap().unwrap();
     assert_eq!(report.end_reason, EndReason::Completed);
@@ -80,17 +106,28 @@ async fn weights_and_users_change_while_running() {
         "after: a {a_after}, b {b_after}"
     );
 
-    // The ticks show the change: 2 active users before, 6 after; a `change` event per command.
+    // The ticks show the change: 2 active users before, 6 after, with the settings in force and
+    // the endpoints' totals since the start; a `change` event per command, refused or not.
     let mut users_seen = Vec::new();
-    let mut changes = 0;
+    let mut verdicts = Vec::new();
+    let mut last_tick = None;
     while let Ok(event) = rx.try_recv() {
         match event {
-            WorkerEvent::Tick(t) => users_seen.push(t.active_users),
-            WorkerEvent::Change { .. } => changes += 1,
+            WorkerEvent::Tick(t) => {
+                users_seen.push(t.active_users);
+                last_tick = Some(t);
+            }
+            WorkerEvent::Change(c) => verdicts.push((c.id, c.refused.is_none())),
             _ => {}
         }
     }
-    assert_eq!(changes, 2);
+    assert_eq!(verdicts, vec![(1, true), (2, true), (3, false), (4, false)]);
+    let last_tick = last_tick.expect("ticks");
+    assert_eq!(last_tick.config.users, 6);
+    assert_eq!(last_tick.config.weights["a"], 0.0);
+    assert_eq!(last_tick.config.arrival_rate, None);
+    let totals: u64 = last_tick.endpoints.iter().map(|e| e.totals.requests).sum();
+    assert_eq!(totals, last_tick.total_requests);
     assert_eq!(users_seen.first(), Some(&2), "{users_seen:?}");
     assert_eq!(users_seen.iter().max(), Some(&6), "{users_seen:?}");
 }

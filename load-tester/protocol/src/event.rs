@@ -1,5 +1,8 @@
 //! What a running load test reports.
 
+use std::collections::BTreeMap;
+
+use lt_scenario::{LiveChange, Refusal, ThinkTime};
 use serde::{Deserialize, Serialize};
 
 use crate::Report;
@@ -14,19 +17,14 @@ pub enum WorkerEvent {
     Tick(Tick),
     /// A failed or slow request, with its trace id.
     Error(ErrorSample),
-    /// A live change took effect.
-    Change {
-        /// The command, as applied.
-        command: crate::Command,
-        /// Milliseconds since the Unix epoch.
-        at_ms: u64,
-    },
+    /// The worker's verdict on a live change: applied, or refused with why.
+    Change(Box<ChangeOutcome>),
     /// The run is over; the last message.
     Finished(Box<Report>),
 }
 
 /// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LifecycleState {
     Starting,
@@ -36,7 +34,7 @@ pub enum LifecycleState {
 }
 
 /// A change of state, with why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Lifecycle {
     pub state: LifecycleState,
     /// Why, when stopping or ended.
@@ -47,7 +45,7 @@ pub struct Lifecycle {
 }
 
 /// Latency figures in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Latency {
     pub p50: f64,
     pub p90: f64,
@@ -58,7 +56,7 @@ pub struct Latency {
 }
 
 /// Failures by class. A request is in exactly one class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FailureCounts {
     /// The connection could not be made (refused, reset before a response, DNS).
     pub connect: u64,
@@ -112,7 +110,7 @@ impl FailureCounts {
 }
 
 /// The class of one failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     Connect,
@@ -145,7 +143,7 @@ impl FailureClass {
 }
 
 /// A circuit breaker's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerState {
     Closed,
@@ -154,7 +152,7 @@ pub enum BreakerState {
 }
 
 /// One endpoint's second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointTick {
     pub name: String,
     /// Requests sent and answered (or failed) this second.
@@ -167,10 +165,58 @@ pub struct EndpointTick {
     /// The endpoint's current weight.
     pub weight: f64,
     pub breaker: BreakerState,
+    /// Since the run's start: what a watcher shows as the endpoint's totals, never re-added.
+    pub totals: EndpointTotals,
+}
+
+/// One endpoint since the run's start.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EndpointTotals {
+    pub requests: u64,
+    pub failures: FailureCounts,
+    pub short_circuited: u64,
+}
+
+impl EndpointTotals {
+    /// Adds one second's figures.
+    pub fn add(&mut self, requests: u64, failures: &FailureCounts, short_circuited: u64) {
+        self.requests += requests;
+        self.failures.merge(failures);
+        self.short_circuited += short_circuited;
+    }
+}
+
+/// The live settings in force: the scenario's, as changed since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LiveConfig {
+    /// Users the schedule or the last live change asks for.
+    pub users: u32,
+    /// Weights by endpoint name.
+    pub weights: BTreeMap<String, f64>,
+    pub think_time: ThinkTime,
+    /// Open-model arrival rate in requests/s; `null` in the closed model.
+    pub arrival_rate: Option<f64>,
+}
+
+/// What became of one live change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ChangeOutcome {
+    /// The command's id, so the one who asked gets this answer.
+    pub id: u64,
+    /// The change as asked.
+    pub change: LiveChange,
+    /// The settings before the change.
+    pub before: LiveConfig,
+    /// The settings after it (the same as `before` when refused).
+    pub after: LiveConfig,
+    /// Why nothing was applied, or `null` when all of it was.
+    pub refused: Option<Refusal>,
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: u64,
 }
 
 /// Load reduction's current state.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReductionState {
     /// Users parked by load reduction now.
     pub parked_users: u32,
@@ -179,7 +225,7 @@ pub struct ReductionState {
 }
 
 /// One second of a run, sent right after the second ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tick {
     /// 1 for the run's first second, and so on.
     pub second: u64,
@@ -210,10 +256,12 @@ pub struct Tick {
     /// Users in backoff now.
     pub users_in_backoff: u32,
     pub endpoints: Vec<EndpointTick>,
+    /// The live settings in force during this second.
+    pub config: LiveConfig,
 }
 
 /// A failed (or slow) request worth looking at in a trace viewer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorSample {
     pub endpoint: String,
     /// `None` for a slow but successful request.

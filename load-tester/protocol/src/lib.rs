@@ -16,8 +16,9 @@ mod report;
 pub use command::Command;
 pub use error_key::{ErrorKey, message_kind};
 pub use event::{
-    BreakerState, EndpointTick, ErrorSample, FailureClass, FailureCounts, Latency, Lifecycle,
-    LifecycleState, ReductionState, Tick, WorkerEvent,
+    BreakerState, ChangeOutcome, EndpointTick, EndpointTotals, ErrorSample, FailureClass,
+    FailureCounts, Latency, Lifecycle, LifecycleState, LiveConfig, ReductionState, Tick,
+    WorkerEvent,
 };
 pub use launch::Launch;
 pub use report::{EndReason, EndpointReport, ErrorGroup, Report, ThresholdOutcome};
@@ -25,7 +26,7 @@ pub use report::{EndReason, EndpointReport, ErrorGroup, Report, ThresholdOutcome
 use serde::{Deserialize, Serialize};
 
 /// The version of this message set. Bump on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// One message on the wire: `{"v":1,"event":{...}}` or `{"v":1,"command":{...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,20 +130,27 @@ mod tests {
     #[test]
     fn commands_round_trip_as_versioned_lines() {
         let commands = [
-            Command::SetUsers { users: 7 },
-            Command::SetWeights {
-                weights: BTreeMap::from([("a".to_string(), 2.0)]),
+            Command::Change {
+                id: 3,
+                change: lt_scenario::LiveChange {
+                    users: Some(7),
+                    weights: Some(BTreeMap::from([("a".to_string(), 2.0)])),
+                    arrival_rate: Some(None),
+                    ..Default::default()
+                },
             },
-            Command::SetThinkTime {
-                min_ms: 0,
-                max_ms: 250,
+            Command::Change {
+                id: 4,
+                change: lt_scenario::LiveChange {
+                    arrival_rate: Some(Some(12.5)),
+                    ..Default::default()
+                },
             },
-            Command::SetArrivalRate { rate: Some(12.5) },
             Command::Stop,
         ];
         for c in commands {
             let line = encode_command(&c);
-            assert!(line.starts_with("{\"v\":1,"), "{line}");
+            assert!(line.starts_with("{\"v\":2,"), "{line}");
             assert!(line.ends_with('\n'));
             assert_eq!(decode_command(line.trim_end()).unwrap(), c);
         }
@@ -150,8 +158,8 @@ mod tests {
 
     #[test]
     fn another_version_is_refused_by_name() {
-        let err = decode_command(r#"{"v":2,"command":"stop"}"#).unwrap_err();
-        assert_eq!(err, DecodeError::Version { got: 2 });
-        assert!(err.to_string().contains("version 2"));
+        let err = decode_command(r#"{"v":1,"command":"stop"}"#).unwrap_err();
+        assert_eq!(err, DecodeError::Version { got: 1 });
+        assert!(err.to_string().contains("version 1"));
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{FailureClass, FailureCounts, Latency};
 
 /// Why a run ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EndReason {
     /// It ran for its whole duration.
@@ -31,7 +31,7 @@ impl EndReason {
 }
 
 /// One threshold's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ThresholdOutcome {
     /// The rule as written.
     pub rule: String,
@@ -42,7 +42,7 @@ pub struct ThresholdOutcome {
 }
 
 /// One endpoint over the whole run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointReport {
     pub name: String,
     pub method: String,
@@ -55,7 +55,7 @@ pub struct EndpointReport {
 }
 
 /// The whole run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     /// The scenario's name.
     pub scenario: String,
@@ -78,7 +78,7 @@ pub struct Report {
 }
 
 /// Failures of one kind on one endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorGroup {
     pub endpoint: String,
     pub class: FailureClass,

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// One problem: `FILE:LINE:COLUMN: field.path: message`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Diagnostic {
     /// The file (or source name, such as `<api>` or `overrides`) the problem is in.
     pub file: String,

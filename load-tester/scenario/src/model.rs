@@ -30,7 +30,7 @@ pub const DEFAULT_MAX_ERRORS_PER_MINUTE: u64 = 100;
 pub const DEFAULT_USER_ID_HEADER: &str = "X-User-Id";
 
 /// A whole, validated scenario.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Scenario {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,7 +59,7 @@ impl Scenario {
 }
 
 /// How much load, for how long.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Load {
     /// Concurrent users once ramped up.
     pub users: u32,
@@ -68,6 +68,7 @@ pub struct Load {
     pub max_users: u32,
     pub ramp: Ramp,
     /// Total wall time of the run, ramp-up included.
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub duration: Duration,
     pub think_time: ThinkTime,
@@ -85,12 +86,13 @@ pub struct Load {
 }
 
 /// How users are brought up at the start.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ramp {
     /// All users start at once.
     Immediate,
     /// Users start evenly over this time.
+    #[schema(value_type = String)]
     Over(#[serde(with = "serde_duration")] Duration),
     /// This many users start per second.
     Rate(f64),
@@ -109,19 +111,22 @@ impl Ramp {
 }
 
 /// One step of a staged load: hold `users` for `duration`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Stage {
     pub users: u32,
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub duration: Duration,
 }
 
 /// Pause between two requests of one user, chosen uniformly in `min..=max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ThinkTime {
     #[serde(with = "serde_duration")]
+    #[schema(value_type = String, examples("500ms"))]
     pub min: Duration,
     #[serde(with = "serde_duration")]
+    #[schema(value_type = String, examples("2s"))]
     pub max: Duration,
 }
 
@@ -135,7 +140,7 @@ impl Default for ThinkTime {
 }
 
 /// The HTTP methods Goose can send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Get,
@@ -184,7 +189,7 @@ impl fmt::Display for Method {
 }
 
 /// One request the dispatcher may choose.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
     /// Unique within the scenario; names the request in every metric and report.
     pub name: String,
@@ -192,16 +197,20 @@ pub struct Endpoint {
     /// Path (starting with `/`) appended to the target, or an absolute URL on the same host.
     pub path: String,
     /// Query parameters, in file order.
+    /// `[name, value]` pairs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub query: Vec<(String, String)>,
     /// Extra headers, in file order. Values of secret headers are redacted when serialized.
     #[serde(
         skip_serializing_if = "Vec::is_empty",
         serialize_with = "crate::redact::serialize_headers"
     )]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Body>,
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub timeout: Duration,
     /// Relative weight in the dispatcher's choice; `0` leaves the endpoint out until changed.
@@ -224,7 +233,7 @@ impl Endpoint {
 }
 
 /// A request body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Body {
     /// Sent as JSON with `Content-Type: application/json`.
@@ -234,7 +243,7 @@ pub enum Body {
 }
 
 /// What keeps a run from hammering a failing target.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Default, utoipa::ToSchema)]
 pub struct Protection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<CircuitBreaker>,
@@ -249,17 +258,19 @@ pub struct Protection {
 
 /// Circuit breaker settings, applied to each endpoint on its own (or to all together with
 /// `scope: global`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CircuitBreaker {
     /// Consecutive failures that open the breaker.
     pub consecutive_failures: u32,
     /// Alternatively, the failure ratio over `window` (with at least `min_requests`) that opens it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_ratio: Option<f64>,
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub window: Duration,
     pub min_requests: u32,
     /// How long the breaker stays open before letting probes through.
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub open_for: Duration,
     /// Probes let through while half-open; all must succeed to close.
@@ -268,7 +279,7 @@ pub struct CircuitBreaker {
 }
 
 /// Whether one breaker guards each endpoint or one guards them all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BreakerScope {
     Endpoint,
@@ -276,10 +287,12 @@ pub enum BreakerScope {
 }
 
 /// Exponential backoff of one user after consecutive failures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Backoff {
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub initial: Duration,
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub max: Duration,
     pub multiplier: f64,
@@ -288,10 +301,11 @@ pub struct Backoff {
 }
 
 /// Park a share of the users while the error rate is high.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LoadReduction {
     /// Error rate (0..1) over `window` that triggers a reduction.
     pub error_rate: f64,
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub window: Duration,
     /// Share (0..1) of the active users to park.
@@ -299,12 +313,13 @@ pub struct LoadReduction {
     /// Never park below this many active users.
     pub min_users: u32,
     /// Once the rate is under half the limit, one restore step each this long.
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub restore_every: Duration,
 }
 
 /// The user ids sent with requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UserIds {
     pub ids: UserIdSource,
     /// Header that carries the id (default `X-User-Id`); `None` sends no header.
@@ -316,7 +331,7 @@ pub struct UserIds {
 }
 
 /// Where user ids come from; users cycle through them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserIdSource {
     /// Every integer in `from..=to`.
@@ -349,11 +364,12 @@ impl UserIdSource {
 }
 
 /// W3C trace context on requests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TracingOptions {
     /// Send `traceparent` and `baggage` (default on).
     pub enabled: bool,
     /// Requests slower than this keep their trace id as a sample (default 1s).
+    #[schema(value_type = String, examples("30s"))]
     #[serde(with = "serde_duration")]
     pub slow: Duration,
 }
@@ -368,7 +384,7 @@ impl Default for TracingOptions {
 }
 
 /// Values the CLI, the API or the environment put over the file's.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -380,6 +396,7 @@ pub struct Overrides {
         skip_serializing_if = "Option::is_none",
         with = "crate::duration::serde_opt_duration"
     )]
+    #[schema(value_type = Option<String>, examples("30s"))]
     pub duration: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think_time: Option<ThinkTime>,

@@ -1,17 +1,19 @@
 //! A session the server is running now: its worker, its live view, and how its events land.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use lt_protocol::{Command, FailureCounts, Tick};
+use lt_protocol::{ChangeOutcome, Command, LiveConfig, Tick};
+use lt_scenario::LiveChange;
+use lt_store::ConfigChange;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Starting,
@@ -59,31 +61,28 @@ impl Status {
     }
 }
 
-/// A session's live settings, as last changed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LiveConfig {
-    pub users: u32,
-    pub weights: BTreeMap<String, f64>,
-    pub think_time: Value,
-    pub arrival_rate: Option<f64>,
-}
-
-/// One endpoint since the start.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct EndpointTotals {
-    pub requests: u64,
-    pub failures: FailureCounts,
-    pub short_circuited: u64,
-}
-
-/// What the API shows of a live session.
-#[derive(Debug, Clone, Serialize)]
+/// What the server knows of a live session: its status and the worker's last tick. Every live
+/// figure (totals, settings in force) is the engine's, as that tick carries it; nothing is
+/// re-added here.
+#[derive(Debug, Clone)]
 pub struct View {
     pub status: Status,
     pub reason: Option<String>,
-    pub config: LiveConfig,
     pub last_tick: Option<Tick>,
-    pub totals: BTreeMap<String, EndpointTotals>,
+}
+
+/// The worker's answer to a live change, with the changes recorded for it.
+#[derive(Debug)]
+pub struct ChangeAnswer {
+    pub outcome: ChangeOutcome,
+    pub recorded: Vec<ConfigChange>,
+}
+
+/// A live change sent to the worker and not answered yet.
+#[derive(Debug)]
+pub struct PendingChange {
+    pub who: String,
+    pub answer: oneshot::Sender<ChangeAnswer>,
 }
 
 /// A running session.
@@ -95,6 +94,11 @@ pub struct LiveSession {
     pub endpoints: Vec<String>,
     /// Users the worker launched, so the most a live change may ask for.
     pub max_users: u32,
+    /// The scenario's settings, in force until the first tick says otherwise.
+    initial_config: LiveConfig,
+    /// Live changes sent and not answered yet, by command id.
+    pending: Mutex<HashMap<u64, PendingChange>>,
+    next_change: AtomicU64,
     pid: AtomicU32,
     pub dir: PathBuf,
     pub view: Mutex<View>,
@@ -141,10 +145,10 @@ impl LiveSession {
             })
             .unwrap_or_default();
         let load = &config["load"];
-        let live = LiveConfig {
+        let initial_config = LiveConfig {
             users: load["users"].as_u64().unwrap_or(1) as u32,
             weights,
-            think_time: load["think_time"].clone(),
+            think_time: serde_json::from_value(load["think_time"].clone()).unwrap_or_default(),
             arrival_rate: load["arrival_rate"].as_f64(),
         };
         let (commands_tx, commands_rx) = mpsc::unbounded_channel();
@@ -157,14 +161,15 @@ impl LiveSession {
                 .as_u64()
                 .or(load["users"].as_u64())
                 .unwrap_or(1) as u32,
+            initial_config,
+            pending: Mutex::new(HashMap::new()),
+            next_change: AtomicU64::new(1),
             pid: AtomicU32::new(pid),
             dir,
             view: Mutex::new(View {
                 status,
                 reason: None,
-                config: live,
                 last_tick: None,
-                totals: BTreeMap::new(),
             }),
             commands: commands_tx,
             ended: ended_rx,
@@ -195,6 +200,35 @@ impl LiveSession {
         let _ = self.commands.send(command);
     }
 
+    /// Sends a live change to the worker; the receiver gets the worker's verdict once it
+    /// answers (or is dropped if the session ends first).
+    pub fn send_change(&self, change: LiveChange, who: &str) -> oneshot::Receiver<ChangeAnswer> {
+        let id = self.next_change.fetch_add(1, Ordering::Relaxed);
+        let (answer, receiver) = oneshot::channel();
+        lock(&self.pending).insert(
+            id,
+            PendingChange {
+                who: who.to_string(),
+                answer,
+            },
+        );
+        self.send(Command::Change { id, change });
+        receiver
+    }
+
+    /// Takes the live change the worker just answered, if this server sent it.
+    pub fn take_pending(&self, id: u64) -> Option<PendingChange> {
+        lock(&self.pending).remove(&id)
+    }
+
+    /// The settings in force, as the worker's last tick says (the scenario's before it).
+    pub fn config(&self) -> LiveConfig {
+        lock(&self.view)
+            .last_tick
+            .as_ref()
+            .map_or_else(|| self.initial_config.clone(), |t| t.config.clone())
+    }
+
     /// A copy of what the API shows.
     pub fn view(&self) -> View {
         lock(&self.view).clone()
@@ -212,14 +246,7 @@ impl LiveSession {
 
     /// Takes a tick into the view.
     pub fn record_tick(&self, tick: &Tick) {
-        let mut view = lock(&self.view);
-        for e in &tick.endpoints {
-            let totals = view.totals.entry(e.name.clone()).or_default();
-            totals.requests += e.requests;
-            totals.failures.merge(&e.failures);
-            totals.short_circuited += e.short_circuited;
-        }
-        view.last_tick = Some(tick.clone());
+        lock(&self.view).last_tick = Some(tick.clone());
     }
 
     /// Waits until the session's worker is gone and its end is recorded.
@@ -227,6 +254,51 @@ impl LiveSession {
         let mut ended = self.ended.clone();
         let _ = ended.wait_for(|done| *done).await;
     }
+}
+
+/// The configuration-history records of an applied live change: one per field it set, old and
+/// new as the worker reported them (for weights, only the endpoints it named).
+pub fn change_records(session_id: &str, who: &str, outcome: &ChangeOutcome) -> Vec<ConfigChange> {
+    if outcome.refused.is_some() {
+        return Vec::new();
+    }
+    let (before, after) = (&outcome.before, &outcome.after);
+    fn json<T: Serialize>(value: &T) -> Value {
+        serde_json::to_value(value).unwrap_or(Value::Null)
+    }
+    outcome
+        .change
+        .fields()
+        .into_iter()
+        .map(|field| {
+            let (old, new) = match field {
+                "users" => (json(&before.users), json(&after.users)),
+                "weights" => {
+                    let named = |config: &LiveConfig| -> std::collections::BTreeMap<String, f64> {
+                        outcome
+                            .change
+                            .weights
+                            .iter()
+                            .flat_map(|w| w.keys())
+                            .filter_map(|k| config.weights.get(k).map(|w| (k.clone(), *w)))
+                            .collect()
+                    };
+                    (json(&named(before)), json(&named(after)))
+                }
+                "think_time" => (json(&before.think_time), json(&after.think_time)),
+                _ => (json(&before.arrival_rate), json(&after.arrival_rate)),
+            };
+            ConfigChange {
+                id: None,
+                session_id: Some(session_id.to_string()),
+                who: who.to_string(),
+                at_ms: outcome.at_ms,
+                field: field.to_string(),
+                old,
+                new,
+            }
+        })
+        .collect()
 }
 
 /// Locks, recovering from a poisoned lock (a panicking holder leaves plain data behind).

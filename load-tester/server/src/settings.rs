@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Who may read (GET) without a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReadAccess {
     /// Clients on loopback read freely; others need the token.
@@ -22,17 +22,21 @@ pub enum ReadAccess {
 }
 
 /// Every setting, with its default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Address to listen on.
+    #[schema(value_type = String, examples("127.0.0.1:8080"))]
     pub bind: SocketAddr,
     /// Where the store, sessions' files and logs live.
+    #[schema(value_type = String)]
     pub data_dir: PathBuf,
     /// Scenario files offered by `GET /api/scenarios`.
+    #[schema(value_type = String)]
     pub scenarios_dir: PathBuf,
-    /// The API token; generated on first start (and stored hashed) when not set.
+    /// The API token; generated on first start (and stored hashed) when not set. Never shown.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
     pub api_token: Option<String>,
     /// Who may read without the token.
     pub read_access: ReadAccess,
@@ -58,6 +62,7 @@ pub struct Settings {
     pub rate_limit: u32,
     /// Log folder (rotated daily); default `<data_dir>/logs`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub log_dir: Option<PathBuf>,
     /// Rotated log files kept.
     pub log_files: usize,

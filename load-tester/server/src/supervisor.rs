@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use lt_protocol::{Command, EndReason, Launch, LifecycleState, Report, WorkerEvent};
 use lt_store::{NewSession, Store};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::process::Child;
 
+use crate::api::model::{ChangeEvent, LifecycleEvent};
 use crate::hub::{Hub, Kind};
 use crate::live_settings::LiveSettings;
 use crate::process::{is_worker_alive, kill_group, wait_gone};
@@ -513,18 +514,58 @@ impl Supervisor {
                     with_session(&session.id, &sample),
                 );
             }
-            WorkerEvent::Change { command, .. } => {
-                tracing::debug!(session = %session.id, ?command, "the worker applied a change");
-            }
+            WorkerEvent::Change(outcome) => self.on_change(session, *outcome),
             WorkerEvent::Finished(r) => *report = Some(*r),
         }
     }
 
+    /// The worker's verdict on a live change: what it applied is published as `change` events
+    /// and recorded in the configuration history with who asked; the caller gets the verdict.
+    fn on_change(&self, session: &LiveSession, outcome: lt_protocol::ChangeOutcome) {
+        let pending = session.take_pending(outcome.id);
+        let who = pending
+            .as_ref()
+            .map_or_else(|| "the worker".to_string(), |p| p.who.clone());
+        let recorded = crate::session::change_records(&session.id, &who, &outcome);
+        for change in &recorded {
+            let data = ChangeEvent {
+                session_id: session.id.clone(),
+                who: change.who.clone(),
+                field: change.field.clone(),
+                old: change.old.clone(),
+                new: change.new.clone(),
+                at_ms: change.at_ms,
+            };
+            self.hub
+                .publish(&session.id, Kind::Change, change.at_ms, to_json(&data));
+        }
+        // A durable write waits for its commit: off the runtime, and the caller is answered
+        // once the history holds the change.
+        let store = self.store.clone();
+        let id = session.id.clone();
+        tokio::task::spawn_blocking(move || {
+            for change in &recorded {
+                if let Err(e) = store.record_change(change) {
+                    tracing::error!(session = %id, "recording a live change: {e}");
+                }
+            }
+            if let Some(pending) = pending {
+                let _ = pending
+                    .answer
+                    .send(crate::session::ChangeAnswer { outcome, recorded });
+            }
+        });
+    }
+
     pub fn publish_lifecycle(&self, id: &str, status: Status, reason: Option<String>) {
         let at_ms = now_ms();
-        let data = json!({ "session_id": id, "status": status, "reason": reason, "at_ms": at_ms });
-        self.hub
-            .publish(id, Kind::Lifecycle, at_ms, data.to_string());
+        let data = LifecycleEvent {
+            session_id: id.to_string(),
+            status,
+            reason,
+            at_ms,
+        };
+        self.hub.publish(id, Kind::Lifecycle, at_ms, to_json(&data));
     }
 }
 
@@ -533,6 +574,10 @@ impl Supervisor {
 pub struct RecoverCounts {
     pub reattached: usize,
     pub interrupted: usize,
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn with_session<T: serde::Serialize>(id: &str, value: &T) -> String {
@@ -593,8 +638,17 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
     }
 }
 
+/// The last non-empty line of a log, read from its end (the last 8 KiB), so a long log costs
+/// no more than a short one.
 fn last_log_line(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 8 * 1024;
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(TAIL))).ok()?;
+    let mut tail = Vec::with_capacity(TAIL as usize);
+    file.take(TAIL).read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
     Some(line.chars().take(300).collect())
 }
@@ -612,5 +666,24 @@ fn socket_path(dir: &Path, id: &str) -> PathBuf {
         path
     } else {
         std::env::temp_dir().join(format!("lt-{id}.sock"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_log_line;
+
+    #[test]
+    fn the_last_log_line_is_read_from_the_end_of_a_long_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("worker.log");
+        let mut text = format!("{}\n", "x".repeat(100)).repeat(5_000);
+        text.push_str("the worker failed: bad things\n\n");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(
+            last_log_line(&path).as_deref(),
+            Some("the worker failed: bad things")
+        );
+        assert_eq!(last_log_line(&dir.path().join("none.log")), None);
     }
 }

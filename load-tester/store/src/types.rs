@@ -75,7 +75,7 @@ pub struct SessionFilter {
 }
 
 /// One second of one session, with its endpoints in the order the tick listed them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SecondRow {
     pub second: u64,
     /// End of the second, in milliseconds since the Unix epoch.
@@ -95,7 +95,7 @@ pub struct SecondRow {
 }
 
 /// One endpoint's share of a [`SecondRow`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointSecondRow {
     pub endpoint: String,
     pub requests: u64,
@@ -108,7 +108,7 @@ pub struct EndpointSecondRow {
 }
 
 /// Errors of one kind: same endpoint, class, status and message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorGroupRow {
     pub endpoint: String,
     /// The failure class (`"timeout"`, `"status_5xx"`, ...); `None` for slow but successful
@@ -140,7 +140,7 @@ pub struct StoredEvent {
 }
 
 /// One entry of the configuration history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfigChange {
     /// `None` when recording; set when read back.
     pub id: Option<i64>,
@@ -150,12 +150,16 @@ pub struct ConfigChange {
     pub at_ms: u64,
     /// `"users"`, `"weights"`, `"think_time"`, `"arrival_rate"` or `"setting:<key>"`.
     pub field: String,
+    /// The value before (any JSON).
+    #[schema(value_type = Object)]
     pub old: serde_json::Value,
+    /// The value after (any JSON).
+    #[schema(value_type = Object)]
     pub new: serde_json::Value,
 }
 
 /// One management operation, as the audit log keeps it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// `None` when recording; set when read back.
     pub id: Option<i64>,

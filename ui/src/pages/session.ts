@@ -10,12 +10,15 @@ import { ShareWindow } from "../series";
 import { emergencyStop } from "../shell";
 import {
   type Breaker,
+  type ChangeEvent,
+  type EndpointTick,
   type ErrorGroup,
   type ErrorSample,
   FAILURE_CLASSES,
   type FailureCounts,
   isLive,
   type Latency,
+  type LifecycleEvent,
   type SecondRow,
   type Session,
   type Tick,
@@ -76,8 +79,8 @@ function render(root: HTMLElement, session: Session): () => void {
   const errorsNote = h("p", { class: "muted small", id: "errors-note" });
   const endpoints = new Map<string, EndpointRow>();
   const shares = new ShareWindow(10);
-  const config = session.config ?? {};
-  const method = new Map((config.endpoints ?? []).map((e) => [e.name, `${e.method ?? "GET"} ${e.path ?? ""}`]));
+  const scenarioEndpoints = session.config?.endpoints ?? [];
+  const method = new Map(scenarioEndpoints.map((e) => [e.name, `${e.method} ${e.path}`]));
 
   fill(
     root,
@@ -204,7 +207,7 @@ function render(root: HTMLElement, session: Session): () => void {
     return r;
   };
   const weights = session.live?.config.weights ?? {};
-  for (const e of config.endpoints ?? []) {
+  for (const e of scenarioEndpoints) {
     const r = row(e.name);
     r.weight.value = String(weights[e.name] ?? e.weight);
   }
@@ -276,34 +279,28 @@ function render(root: HTMLElement, session: Session): () => void {
 
   const cleanups: (() => void)[] = [() => charts.destroy()];
 
-  // Totals per endpoint stand at `countedTo`; later ticks add to them.
-  let countedTo = session.live?.last_tick?.second ?? -1;
-  for (const [name, t] of Object.entries(session.live?.totals ?? {})) {
-    const r = row(name);
-    r.requests = t.requests;
-    r.failures = { ...t.failures };
-    r.shortCircuited = t.short_circuited;
+  // Totals per endpoint are the engine's, carried by every tick: shown as they come, never re-added.
+  const showTotals = (e: EndpointTick) => {
+    const r = row(e.name);
+    r.requests = e.totals.requests;
+    r.failures = { ...e.totals.failures };
+    r.shortCircuited = e.totals.short_circuited;
     showCounts(r);
-  }
+    return r;
+  };
+  for (const e of session.live?.last_tick?.endpoints ?? []) showTotals(e);
 
   const onTick = (t: Tick) => {
     if (status.dataset.status === "starting") showStatus("running");
     charts.push(point(t.second, t.rps, t.failures, t.latency, t.active_users, t.target_users));
     const counts = new Map<string, number>();
     for (const e of t.endpoints) {
-      const r = row(e.name);
-      if (t.second > countedTo) {
-        r.requests += e.requests;
-        for (const c of FAILURE_CLASSES) r.failures[c] += e.failures[c];
-        r.shortCircuited += e.short_circuited;
-      }
+      const r = showTotals(e);
       counts.set(e.name, e.requests);
-      showCounts(r);
       showLatency(r, e.requests ? e.latency : null);
       showBreaker(r, e.breaker);
       if (document.activeElement !== r.weight && !r.weight.dataset.dirty) r.weight.value = String(e.weight);
     }
-    countedTo = Math.max(countedTo, t.second);
     shares.push(counts);
     for (const r of endpoints.values()) setText(r.cells.share, fmt.percent(shares.share(r.name)));
     showSecond({
@@ -391,15 +388,15 @@ function render(root: HTMLElement, session: Session): () => void {
         errorLog.prepend(li);
         while (errorLog.children.length > ERROR_LOG_LINES) errorLog.lastElementChild?.remove();
       } else if (e.event === "lifecycle") {
-        const l = JSON.parse(e.data) as { status: string; reason: string | null };
+        const l = JSON.parse(e.data) as LifecycleEvent;
         if (isLive(l.status)) showStatus(l.status);
         else {
-          showEnd(l.status, l.reason);
+          showEnd(l.status, l.reason ?? null);
           stream.close();
           void loadErrors().catch(() => {});
         }
       } else if (e.event === "change") {
-        const c = JSON.parse(e.data) as { who: string; field: string; new: unknown; at_ms: number };
+        const c = JSON.parse(e.data) as ChangeEvent;
         lastChange.textContent = `Last change: ${c.who} set ${c.field} to ${fmt.value(c.new)} at ${fmt.time(c.at_ms)}.`;
       }
     });
@@ -417,7 +414,7 @@ function render(root: HTMLElement, session: Session): () => void {
     const errorsTimer = setInterval(() => void loadErrors().catch(() => {}), 10_000);
     cleanups.push(() => clearInterval(errorsTimer));
   } else {
-    showEnd(session.status, session.reason);
+    showEnd(session.status, session.reason ?? null);
     void loadPast(session, charts, (seconds) => {
       if (!session.summary) {
         // No report (the session was killed): its endpoints' counts come from the stored seconds.

@@ -21,7 +21,7 @@ pub(crate) use yaml::too_deep;
 
 use crate::{Diagnostics, Overrides, Scenario};
 
-pub use overrides::{apply_overrides, check_weights};
+pub use overrides::{apply_overrides, check_weights, check_weights_against};
 pub use thresholds::parse_threshold;
 
 /// Parses and validates a scenario file; `file` names it in diagnostics.

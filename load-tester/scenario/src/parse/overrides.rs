@@ -183,7 +183,20 @@ pub fn apply_overrides(s: &Scenario, o: &Overrides) -> Result<Scenario, Diagnost
 /// Checks a live weights update: every name must be an endpoint, every weight a finite number
 /// from 0, and the weights after the update must not all be zero.
 pub fn check_weights(s: &Scenario, weights: &BTreeMap<String, f64>) -> Result<(), Vec<String>> {
-    let names: Vec<String> = s.endpoints.iter().map(|e| e.name.clone()).collect();
+    let current: Vec<(&str, f64)> = s
+        .endpoints
+        .iter()
+        .map(|e| (e.name.as_str(), e.weight))
+        .collect();
+    check_weights_against(&current, weights)
+}
+
+/// Checks new weights against the endpoints' names and current weights, in scenario order.
+pub fn check_weights_against(
+    current: &[(&str, f64)],
+    weights: &BTreeMap<String, f64>,
+) -> Result<(), Vec<String>> {
+    let names: Vec<String> = current.iter().map(|(n, _)| n.to_string()).collect();
     let mut errors = Vec::new();
     for (name, &weight) in weights {
         if !names.contains(name) {
@@ -196,10 +209,10 @@ pub fn check_weights(s: &Scenario, weights: &BTreeMap<String, f64>) -> Result<()
         }
     }
     if errors.is_empty()
-        && !s.endpoints.is_empty()
-        && s.endpoints
+        && !current.is_empty()
+        && current
             .iter()
-            .all(|e| weights.get(&e.name).copied().unwrap_or(e.weight) == 0.0)
+            .all(|(name, w)| weights.get(*name).copied().unwrap_or(*w) == 0.0)
     {
         let set: Vec<String> = weights
             .iter()

@@ -14,6 +14,7 @@ use futures_util::Stream;
 
 use super::AppState;
 use super::extract::ApiPath;
+use super::model::ErrorBody;
 use super::sessions::load;
 use crate::error::{ApiError, ApiResult};
 use crate::hub::{ClientGuard, Subscription};
@@ -22,7 +23,17 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 /// What EventSource waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(2);
 
-/// `GET /api/sessions/{id}/events`.
+/// Server-Sent Events of one session: `tick`, `lifecycle`, `change`, `error`.
+#[utoipa::path(get, path = "/api/sessions/{id}/events", operation_id = "session_events", tag = "events",
+    params(
+        ("id" = String, Path, description = "The session's id"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event"),
+    ),
+    responses(
+        (status = 200, description = "An endless event stream; each event's data is JSON", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 422, description = "`Last-Event-ID` is not a number", body = ErrorBody),
+    ))]
 pub async fn session(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -32,7 +43,13 @@ pub async fn session(
     stream(app, Some(id), headers).await
 }
 
-/// `GET /api/events`: every session.
+/// Server-Sent Events of every session.
+#[utoipa::path(get, path = "/api/events", operation_id = "all_events", tag = "events",
+    params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this event")),
+    responses(
+        (status = 200, description = "An endless event stream; each event's data is JSON with its `session_id`", content_type = "text/event-stream", body = String),
+        (status = 422, description = "`Last-Event-ID` is not a number", body = ErrorBody),
+    ))]
 pub async fn all(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -11,6 +11,9 @@ use lt_protocol::FailureClass;
 use super::AppState;
 use crate::session::Status;
 
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "server",
+    responses((status = 200, description = "Sessions, requests, failures and latency per session and endpoint; the server's own figures", content_type = "text/plain", body = String)))]
 pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
     let mut out = String::with_capacity(4096);
     let sessions = app.supervisor.all();
@@ -64,10 +67,12 @@ pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
         let view = s.view();
         let sid = escape(&s.id);
         let scenario = escape(&s.scenario);
-        for (endpoint, t) in &view.totals {
+        // Totals since the start, as the worker's last tick carries them.
+        for e in view.last_tick.iter().flat_map(|t| &t.endpoints) {
+            let t = &e.totals;
             let labels = format!(
                 "session=\"{sid}\",scenario=\"{scenario}\",endpoint=\"{}\"",
-                escape(endpoint)
+                escape(&e.name)
             );
             let _ = writeln!(out, "lt_requests_total{{{labels}}} {}", t.requests);
             let _ = writeln!(

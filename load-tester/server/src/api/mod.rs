@@ -5,6 +5,7 @@ mod events;
 mod extract;
 mod history;
 mod metrics;
+pub mod model;
 mod openapi;
 mod scenarios;
 mod sessions;
@@ -13,43 +14,45 @@ mod settings;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 pub use crate::state::AppState;
 
 pub use openapi::document as openapi_document;
 
+/// Every route, each registered with its OpenAPI operation: the router and the document come
+/// from this one list, so neither can have what the other lacks. (Only `routes!` adds a route.)
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sessions::health))
+        .routes(routes!(openapi::serve))
+        .routes(routes!(settings::current, settings::change))
+        .routes(routes!(settings::token))
+        .routes(routes!(scenarios::list))
+        .routes(routes!(scenarios::validate))
+        .routes(routes!(sessions::list, sessions::start))
+        .routes(routes!(sessions::one, sessions::change))
+        .routes(routes!(sessions::stop))
+        .routes(routes!(history::stats))
+        .routes(routes!(history::errors))
+        .routes(routes!(history::report_html))
+        .routes(routes!(history::report_json))
+        .routes(routes!(history::junit))
+        .routes(routes!(events::session))
+        .routes(routes!(events::all))
+        .routes(routes!(sessions::emergency_stop))
+        .routes(routes!(history::compare))
+        .routes(routes!(history::config_history))
+        .routes(routes!(history::audit))
+        .routes(routes!(metrics::serve))
+}
+
 /// The API's routes, with their layers.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/health", get(sessions::health))
-        .route("/api/openapi.json", get(openapi::serve))
-        .route(
-            "/api/settings",
-            get(settings::current).patch(settings::change),
-        )
-        .route("/api/token", get(settings::token))
-        .route("/api/scenarios", get(scenarios::list))
-        .route("/api/scenarios/validate", post(scenarios::validate))
-        .route("/api/sessions", get(sessions::list).post(sessions::start))
-        .route(
-            "/api/sessions/{id}",
-            get(sessions::one).patch(sessions::change),
-        )
-        .route("/api/sessions/{id}/stop", post(sessions::stop))
-        .route("/api/sessions/{id}/stats", get(history::stats))
-        .route("/api/sessions/{id}/errors", get(history::errors))
-        .route("/api/sessions/{id}/report", get(history::report_html))
-        .route("/api/sessions/{id}/report.json", get(history::report_json))
-        .route("/api/sessions/{id}/junit.xml", get(history::junit))
-        .route("/api/sessions/{id}/events", get(events::session))
-        .route("/api/events", get(events::all))
-        .route("/api/emergency-stop", post(sessions::emergency_stop))
-        .route("/api/compare", get(history::compare))
-        .route("/api/config/history", get(history::config_history))
-        .route("/api/audit", get(history::audit))
-        .route("/metrics", get(metrics::serve))
+    let (routes, _) = documented_routes().split_for_parts();
+    routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(axum::extract::DefaultBodyLimit::max(extract::BODY_LIMIT))

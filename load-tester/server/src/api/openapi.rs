@@ -1,148 +1,127 @@
-//! The OpenAPI 3.1 document of the API, served at `GET /api/openapi.json`. Mutating operations
-//! carry the bearer security requirement; tests enumerate them from here.
+//! The OpenAPI 3.1 document of the API, served at `GET /api/openapi.json`: generated from the
+//! handlers' `#[utoipa::path]` annotations and the body types (`model.rs`) by the same router that
+//! serves them ([`super::documented_routes`]), then completed with what the layers answer on
+//! every route (token, `Host`, rate limit, body limit), so every status a route can answer is
+//! listed with the error schema.
+
+use std::sync::OnceLock;
 
 use axum::Json;
 use serde_json::{Value, json};
 
+/// The generated document.
+#[utoipa::path(get, path = "/api/openapi.json", operation_id = "openapi", tag = "server",
+    responses((status = 200, description = "This document", body = Object)))]
 pub async fn serve() -> Json<Value> {
-    Json(document())
+    Json(document().clone())
 }
 
-/// One operation. `mutating` ones need the token.
-fn op(summary: &str, mutating: bool, body: Option<Value>, ok: &str) -> Value {
-    let mut o = json!({
-        "summary": summary,
-        "responses": {
-            ok: { "description": "Success" },
-            "default": { "description": "Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
-        }
-    });
-    if mutating {
-        o["security"] = json!([{ "bearer": [] }]);
-    }
-    if let Some(schema) = body {
-        o["requestBody"] = json!({ "required": true, "content": schema });
-    }
-    o
+/// The whole document, generated once.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let generated = super::documented_routes().into_openapi();
+        let generated =
+            generated.merge_from(<super::model::ExtraSchemas as utoipa::OpenApi>::openapi());
+        let mut doc = serde_json::to_value(&generated).unwrap_or(Value::Null);
+        complete(&mut doc);
+        doc
+    })
 }
 
-fn json_body(schema: Value) -> Option<Value> {
-    Some(json!({ "application/json": { "schema": schema } }))
-}
+/// What the layers in front of every handler answer: (status, shared response's name, when).
+const EVERY_ROUTE: [(&str, &str, &str); 4] = [
+    (
+        "401",
+        "Unauthorized",
+        "The call needs the bearer token (mutating calls; reads off loopback or with `read_access: token`), or the token given is wrong (`unauthorized`)",
+    ),
+    (
+        "421",
+        "MisdirectedRequest",
+        "The `Host` header names a host this server does not answer to (`host_not_allowed`; setting `allowed_hosts`)",
+    ),
+    (
+        "429",
+        "RateLimited",
+        "Over the per-client rate limit (`rate_limited`; `Retry-After` says when to retry)",
+    ),
+    (
+        "500",
+        "Internal",
+        "Something broke on the server's side (`internal`); its log has the cause",
+    ),
+];
+const WITH_PARAMETERS: (&str, &str, &str) = (
+    "400",
+    "InvalidParameter",
+    "A query, path or header parameter cannot be read (`invalid_query`, `invalid_path`), naming it and the value",
+);
+const WITH_BODY: [(&str, &str, &str); 2] = [
+    (
+        "400",
+        "InvalidBody",
+        "The body is not valid JSON or not UTF-8 (`invalid_json`, `invalid_body`), with where it breaks",
+    ),
+    (
+        "413",
+        "BodyTooLarge",
+        "The body is over 1 MiB (`body_too_large`)",
+    ),
+];
 
-fn id_param() -> Value {
-    json!([{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }])
-}
-
-fn with_id(mut o: Value) -> Value {
-    o["parameters"] = id_param();
-    o
-}
-
-/// The whole document.
-pub fn document() -> Value {
-    let overrides = json!({
-        "type": "object", "additionalProperties": false,
-        "properties": {
-            "target": { "type": "string" }, "users": { "type": "integer", "minimum": 1 },
-            "duration": { "type": "string", "examples": ["30s"] },
-            "think_time": { "$ref": "#/components/schemas/ThinkTime" },
-            "arrival_rate": { "type": "number" },
-            "weights": { "type": "object", "additionalProperties": { "type": "number" } }
-        }
-    });
+fn error_response(description: &str) -> Value {
     json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "load-tester control API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Start, watch, steer and stop load-test sessions. Errors share one shape: {code, message, details}. Reads are open on loopback by default; mutating calls need `Authorization: Bearer <token>`."
-        },
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
-            "schemas": {
-                "Error": {
-                    "type": "object", "required": ["code", "message", "details"],
-                    "properties": { "code": { "type": "string" }, "message": { "type": "string" }, "details": {} }
-                },
-                "ThinkTime": {
-                    "type": "object", "required": ["min", "max"],
-                    "properties": { "min": { "type": "string" }, "max": { "type": "string" } }
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ErrorBody" } } }
+    })
+}
+
+/// Adds the title, the security scheme and the layers' answers to a generated document.
+fn complete(doc: &mut Value) {
+    doc["info"] = json!({
+        "title": "load-tester control API",
+        "version": env!("CARGO_PKG_VERSION"),
+        "description": "Start, watch, steer and stop load-test sessions. Every error answers `{code, message, details}` (schema `ErrorBody`). Reads are open on loopback by default; mutating calls need `Authorization: Bearer <token>`. Request bodies are limited to 1 MiB.",
+    });
+    doc["components"]["securitySchemes"] =
+        json!({ "bearer": { "type": "http", "scheme": "bearer" } });
+    // `Settings` refuses unknown keys when it is read from a file, which its schema says; the
+    // answer of `GET /api/settings` flattens it with `changeable`, which that would forbid.
+    if let Some(settings) = doc["components"]["schemas"]["Settings"].as_object_mut() {
+        settings.remove("additionalProperties");
+    }
+    for (_, name, when) in EVERY_ROUTE
+        .iter()
+        .chain([&WITH_PARAMETERS])
+        .chain(&WITH_BODY)
+    {
+        doc["components"]["responses"][*name] = error_response(when);
+    }
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            let mut add: Vec<(&str, &str, &str)> = EVERY_ROUTE.to_vec();
+            if op
+                .get("parameters")
+                .is_some_and(|p| p.as_array().is_some_and(|p| !p.is_empty()))
+            {
+                add.push(WITH_PARAMETERS);
+            }
+            if op.get("requestBody").is_some() {
+                add.extend(WITH_BODY);
+            }
+            let responses = &mut op["responses"];
+            for (status, name, _) in add {
+                if responses.get(status).is_none() {
+                    responses[status] = json!({ "$ref": format!("#/components/responses/{name}") });
                 }
             }
-        },
-        "paths": {
-            "/api/health": { "get": op("Liveness and version", false, None, "200") },
-            "/api/openapi.json": { "get": op("This document", false, None, "200") },
-            "/api/settings": {
-                "get": op("Settings in force (token never shown) and which can change", false, None, "200"),
-                "patch": op("Change caps, timeouts, rate limit or retention until the server stops", true, json_body(json!({
-                    "type": "object", "additionalProperties": false,
-                    "properties": {
-                        "max_users_per_session": { "type": "integer", "minimum": 1 },
-                        "max_sessions": { "type": "integer", "minimum": 1 },
-                        "max_arrival_rate": { "type": "number", "exclusiveMinimum": 0 },
-                        "retention": { "type": "string" },
-                        "stop_timeout": { "type": "string" },
-                        "rate_limit": { "type": "integer", "minimum": 0 }
-                    }
-                })), "200")
-            },
-            "/api/token": { "get": op("Check a bearer token: 200 with the caller's name, or 401", true, None, "200") },
-            "/api/scenarios": { "get": op("Scenario files in the scenarios folder", false, None, "200") },
-            "/api/scenarios/validate": { "post": op(
-                "Validate scenario YAML (changes nothing, so a read); 422 with positioned diagnostics", false,
-                Some(json!({ "text/yaml": { "schema": { "type": "string" } } })), "200") },
-            "/api/sessions": {
-                "get": {
-                    "summary": "Sessions, newest first",
-                    "parameters": [
-                        { "name": "status", "in": "query", "schema": { "type": "string" }, "description": "comma-separated statuses" },
-                        { "name": "scenario", "in": "query", "schema": { "type": "string" } },
-                        { "name": "limit", "in": "query", "schema": { "type": "integer" } }
-                    ],
-                    "responses": { "200": { "description": "Success" } }
-                },
-                "post": op("Start a session", true, json_body(json!({
-                    "type": "object", "additionalProperties": false,
-                    "properties": {
-                        "scenario": { "type": "string" }, "scenario_yaml": { "type": "string" },
-                        "overrides": overrides
-                    }
-                })), "201")
-            },
-            "/api/sessions/{id}": {
-                "get": with_id(op("A session: configuration, status, live summary", false, None, "200")),
-                "patch": with_id(op("Change a running session live", true, json_body(json!({
-                    "type": "object", "additionalProperties": false,
-                    "properties": {
-                        "users": { "type": "integer", "minimum": 1 },
-                        "weights": { "type": "object", "additionalProperties": { "type": "number" } },
-                        "think_time": { "$ref": "#/components/schemas/ThinkTime" },
-                        "arrival_rate": { "type": ["number", "null"] }
-                    }
-                })), "200"))
-            },
-            "/api/sessions/{id}/stop": { "post": with_id(op("Stop gracefully", true, None, "202")) },
-            "/api/sessions/{id}/stats": { "get": with_id(op("Per-second stats", false, None, "200")) },
-            "/api/sessions/{id}/errors": { "get": with_id(op("Grouped errors with sample trace ids", false, None, "200")) },
-            "/api/sessions/{id}/report": { "get": with_id(op("Goose's HTML report", false, None, "200")) },
-            "/api/sessions/{id}/report.json": { "get": with_id(op("JSON summary", false, None, "200")) },
-            "/api/sessions/{id}/junit.xml": { "get": with_id(op("JUnit XML, one case per threshold", false, None, "200")) },
-            "/api/sessions/{id}/events": { "get": with_id(op("SSE: tick, lifecycle, change, error of one session", false, None, "200")) },
-            "/api/events": { "get": op("SSE: events of every session", false, None, "200") },
-            "/api/emergency-stop": { "post": op("Kill every session now; answers once all workers are gone", true, None, "200") },
-            "/api/compare": { "get": {
-                "summary": "Two sessions side by side",
-                "parameters": [
-                    { "name": "a", "in": "query", "required": true, "schema": { "type": "string" } },
-                    { "name": "b", "in": "query", "required": true, "schema": { "type": "string" } }
-                ],
-                "responses": { "200": { "description": "Success" } }
-            } },
-            "/api/config/history": { "get": op("Every live change: who, when, old, new", false, None, "200") },
-            "/api/audit": { "get": op("Management calls: who, what, result, client", false, None, "200") },
-            "/metrics": { "get": op("Prometheus text", false, None, "200") }
         }
-    })
+    }
 }

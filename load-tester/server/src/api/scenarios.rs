@@ -4,25 +4,27 @@ use std::path::Path;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::extract::ApiBody;
+use super::model::{ErrorBody, ScenarioEndpoint, ScenarioFile, ScenarioList, Validated};
 use crate::error::{ApiError, ApiResult};
 
 /// The name diagnostics give YAML sent in a request body.
 pub const INLINE_SOURCE: &str = "<api>";
 
 /// `GET /api/scenarios`: every `.yaml`/`.yml` file, with its summary or its problem count.
-pub async fn list(State(app): State<AppState>) -> ApiResult<Json<Value>> {
+#[utoipa::path(get, path = "/api/scenarios", operation_id = "list_scenarios", tag = "scenarios",
+    responses((status = 200, description = "Scenario files in the scenarios folder, secrets masked", body = ScenarioList)))]
+pub async fn list(State(app): State<AppState>) -> ApiResult<Json<ScenarioList>> {
     let dir = app.settings.get().scenarios_dir.clone();
     let entries = tokio::task::spawn_blocking(move || read_dir(&dir))
         .await
         .map_err(|e| ApiError::internal("listing scenarios", e))??;
-    Ok(Json(json!({ "scenarios": entries })))
+    Ok(Json(ScenarioList { scenarios: entries }))
 }
 
-fn read_dir(dir: &Path) -> ApiResult<Vec<Value>> {
+fn read_dir(dir: &Path) -> ApiResult<Vec<ScenarioFile>> {
     let read = std::fs::read_dir(dir).map_err(|e| {
         ApiError::internal(
             &format!("reading the scenarios folder {}", dir.display()),
@@ -40,24 +42,32 @@ fn read_dir(dir: &Path) -> ApiResult<Vec<Value>> {
         .filter_map(|path| {
             let file = path.file_name()?.to_str()?.to_string();
             let text = std::fs::read_to_string(path).ok()?;
+            let yaml = lt_scenario::redact::mask_secrets(&text);
             Some(match lt_scenario::parse(&file, &text) {
-                Ok(s) => json!({
-                    "file": file,
-                    "name": s.name,
-                    "description": s.description,
-                    "target": s.target,
-                    "users": s.load.users,
-                    "duration": lt_scenario::format_duration(s.load.duration),
-                    "endpoints": s.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>(),
-                    "valid": true,
-                    "yaml": lt_scenario::redact::mask_secrets(&text),
-                }),
-                Err(d) => json!({
-                    "file": file,
-                    "valid": false,
-                    "problems": d.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-                    "yaml": lt_scenario::redact::mask_secrets(&text),
-                }),
+                Ok(s) => ScenarioFile {
+                    file,
+                    valid: true,
+                    name: Some(s.name),
+                    description: s.description,
+                    target: Some(s.target),
+                    users: Some(s.load.users),
+                    duration: Some(lt_scenario::format_duration(s.load.duration)),
+                    endpoints: Some(s.endpoints.into_iter().map(|e| e.name).collect()),
+                    problems: None,
+                    yaml,
+                },
+                Err(d) => ScenarioFile {
+                    file,
+                    valid: false,
+                    name: None,
+                    description: None,
+                    target: None,
+                    users: None,
+                    duration: None,
+                    endpoints: None,
+                    problems: Some(d.iter().map(|d| d.to_string()).collect()),
+                    yaml,
+                },
             })
         })
         .collect())
@@ -93,16 +103,29 @@ pub fn find(dir: &Path, name: &str) -> ApiResult<(String, String)> {
 
 /// `POST /api/scenarios/validate` with YAML text: 200 with a summary, or 422 with every problem
 /// positioned as `load-tester validate` prints it.
-pub async fn validate(body: ApiBody) -> ApiResult<Json<Value>> {
+#[utoipa::path(post, path = "/api/scenarios/validate", operation_id = "validate_scenario", tag = "scenarios",
+    request_body(content = String, content_type = "text/yaml", description = "The scenario's YAML"),
+    responses(
+        (status = 200, description = "Valid: what it would run", body = Validated),
+        (status = 422, description = "Invalid: positioned diagnostics in `details.diagnostics` (`invalid_scenario`)", body = ErrorBody),
+    ))]
+pub async fn validate(body: ApiBody) -> ApiResult<Json<Validated>> {
     let body = body.text()?;
     let scenario =
         lt_scenario::parse(INLINE_SOURCE, &body).map_err(|d| ApiError::diagnostics(&d))?;
-    Ok(Json(json!({
-        "valid": true,
-        "name": scenario.name,
-        "target": scenario.target,
-        "users": scenario.load.users,
-        "duration": lt_scenario::format_duration(scenario.load.duration),
-        "endpoints": scenario.endpoints.iter().map(|e| json!({ "name": e.name, "weight": e.weight })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Validated {
+        valid: true,
+        duration: lt_scenario::format_duration(scenario.load.duration),
+        users: scenario.load.users,
+        endpoints: scenario
+            .endpoints
+            .iter()
+            .map(|e| ScenarioEndpoint {
+                name: e.name.clone(),
+                weight: e.weight,
+            })
+            .collect(),
+        name: scenario.name,
+        target: scenario.target,
+    }))
 }

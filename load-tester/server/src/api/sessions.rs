@@ -1,53 +1,57 @@
 //! Starting, listing, changing and stopping sessions.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use lt_protocol::Command;
-use lt_store::{ConfigChange, SessionFilter, SessionRow};
-use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json};
+use lt_scenario::{LiveChange, LiveLimits, Refusal};
+use lt_store::{SessionFilter, SessionRow};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
 
 use super::extract::{ApiBody, ApiPath, ApiQuery};
+use super::model::{
+    ChangeApplied, EmergencyStopped, ErrorBody, Health, Links, Live, Session, SessionList,
+    StartSession, StopAccepted, Totals,
+};
 use super::{AppState, json_body, scenarios};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::hub::Kind;
-use crate::session::{LiveSession, Status, lock};
+use crate::session::{LiveSession, Status};
 use crate::supervisor::{StartError, StartRequest};
-use crate::time::now_ms;
 
-/// `GET /api/health`.
-pub async fn health(State(app): State<AppState>) -> Json<Value> {
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "uptime_s": app.started.elapsed().as_secs(),
-        "running_sessions": app.supervisor.all().len(),
-    }))
+/// How long a live change may wait for the worker's verdict.
+const CHANGE_ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Liveness and version.
+#[utoipa::path(get, path = "/api/health", tag = "server",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health(State(app): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime_s: app.started.elapsed().as_secs(),
+        running_sessions: app.supervisor.all().len(),
+    })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StartBody {
-    #[serde(default)]
-    scenario: Option<String>,
-    #[serde(default)]
-    scenario_yaml: Option<String>,
-    #[serde(default)]
-    overrides: lt_scenario::Overrides,
-}
-
-/// `POST /api/sessions`: starts a session from a scenario file or inline YAML.
+/// Starts a session from a scenario file or inline YAML.
+#[utoipa::path(post, path = "/api/sessions", operation_id = "start_session", tag = "sessions",
+    request_body = StartSession,
+    responses(
+        (status = 201, description = "Started; `Location` names it", body = Session,
+            headers(("Location" = String, description = "The session's URL"))),
+        (status = 403, description = "A host the scenario would send to is not on the allow-list (`target_not_allowed`)", body = ErrorBody),
+        (status = 422, description = "The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn start(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiBody(body): ApiBody,
 ) -> ApiResult<impl IntoResponse> {
-    let body: StartBody = json_body(&body)?;
+    let body: StartSession = json_body(&body)?;
     let (source, yaml) = match (&body.scenario, &body.scenario_yaml) {
         (Some(name), None) => scenarios::find(&app.settings.get().scenarios_dir, name)?,
         (None, Some(yaml)) => (scenarios::INLINE_SOURCE.to_string(), yaml.clone()),
@@ -90,33 +94,36 @@ pub async fn start(
         StartError::Io(message) => ApiError::internal("starting the worker", message),
         StartError::Store(e) => e.into(),
     })?;
-    let id = session.id.clone();
-    let row = app.db(move |s| s.session(&id)).await?;
-    let body = match row {
-        Some(row) => session_json(&row, Some(&session), true),
-        None => json!({ "id": session.id, "status": "starting" }),
-    };
+    let row = load(&app, &session.id).await?;
     let location = format!("/api/sessions/{}", session.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(body),
+        Json(session_view(&row, Some(&session), true)),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Comma-separated statuses.
+    /// Comma-separated statuses, e.g. `running,stopping`.
     status: Option<String>,
+    /// Only sessions of this scenario (its name).
     scenario: Option<String>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<usize>,
 }
 
-/// `GET /api/sessions?status=running&scenario=smoke&limit=50`.
+/// Sessions, newest first.
+#[utoipa::path(get, path = "/api/sessions", operation_id = "list_sessions", tag = "sessions", params(ListQuery),
+    responses(
+        (status = 200, description = "The sessions", body = SessionList),
+        (status = 422, description = "A status that does not exist", body = ErrorBody),
+    ))]
 pub async fn list(
     State(app): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionList>> {
     let statuses: Vec<String> = q
         .status
         .as_deref()
@@ -143,20 +150,26 @@ pub async fn list(
         limit: Some(q.limit.unwrap_or(100).min(1000)),
     };
     let rows = app.db(move |s| s.sessions(&filter)).await?;
-    let sessions: Vec<Value> = rows
+    let sessions = rows
         .iter()
-        .map(|row| session_json(row, app.supervisor.get(&row.id).as_deref(), false))
+        .map(|row| session_view(row, app.supervisor.get(&row.id).as_deref(), false))
         .collect();
-    Ok(Json(json!({ "sessions": sessions })))
+    Ok(Json(SessionList { sessions }))
 }
 
-/// `GET /api/sessions/{id}`: configuration, status and live summary.
+/// A session: configuration, status, live view.
+#[utoipa::path(get, path = "/api/sessions/{id}", operation_id = "session", tag = "sessions",
+    params(("id" = String, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The session", body = Session),
+        (status = 404, description = "No such session", body = ErrorBody),
+    ))]
 pub async fn one(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Session>> {
     let row = load(&app, &id).await?;
-    Ok(Json(session_json(
+    Ok(Json(session_view(
         &row,
         app.supervisor.get(&id).as_deref(),
         true,
@@ -170,64 +183,66 @@ pub async fn load(app: &AppState, id: &str) -> ApiResult<SessionRow> {
         .ok_or_else(|| ApiError::not_found("session", id))
 }
 
-/// A session as the API shows it; `live` adds the running view.
-pub fn session_json(row: &SessionRow, live: Option<&LiveSession>, full: bool) -> Value {
-    let view = live.map(|l| l.view());
-    let live_tick = view.as_ref().and_then(|v| v.last_tick.clone());
-    let (status, reason) = match &view {
-        Some(v) => (v.status.as_str().to_string(), v.reason.clone()),
-        None => (row.status.clone(), row.reason.clone()),
+/// A session as the API shows it. While it runs, its status and figures are the worker's last
+/// tick (the engine computes every live figure); after, the store's.
+pub fn session_view(row: &SessionRow, live: Option<&LiveSession>, full: bool) -> Session {
+    let view = live.map(|l| (l.view(), l.config()));
+    let status = match &view {
+        Some((v, _)) => (v.status, v.reason.clone()),
+        None => (
+            Status::parse(&row.status).unwrap_or(Status::Failed),
+            row.reason.clone(),
+        ),
     };
-    let mut out = json!({
-        "id": row.id,
-        "scenario": row.scenario,
-        "source": row.source,
-        "target": row.target,
-        "status": status,
-        "reason": reason,
-        "created_by": row.created_by,
-        "created_at_ms": row.created_at_ms,
-        "started_at_ms": row.started_at_ms,
-        "ended_at_ms": row.ended_at_ms,
-        "totals": {
-            "seconds": row.last_second,
-            "requests": row.requests,
-            "failures": row.failures,
-            "error_rate": error_rate(row.failures, row.requests),
-            "rps": row.rps,
-            "p95_ms": row.p95_ms,
-            "active_users": row.active_users,
+    let totals = match view.as_ref().and_then(|(v, _)| v.last_tick.as_ref()) {
+        Some(tick) => Totals {
+            seconds: tick.second,
+            requests: tick.total_requests,
+            failures: tick.total_failures,
+            error_rate: error_rate(tick.total_failures, tick.total_requests),
+            rps: tick.rps,
+            p95_ms: tick.latency.p95,
+            active_users: tick.active_users,
         },
-        "live": view.map(|v| json!({
-            "config": v.config,
-            "last_tick": v.last_tick,
-            "totals": v.totals,
-        })),
-        "links": {
-            "events": format!("/api/sessions/{}/events", row.id),
-            "stats": format!("/api/sessions/{}/stats", row.id),
-            "errors": format!("/api/sessions/{}/errors", row.id),
-            "report_html": format!("/api/sessions/{}/report", row.id),
-            "report_json": format!("/api/sessions/{}/report.json", row.id),
-            "junit": format!("/api/sessions/{}/junit.xml", row.id),
+        None => Totals {
+            seconds: row.last_second,
+            requests: row.requests,
+            failures: row.failures,
+            error_rate: error_rate(row.failures, row.requests),
+            rps: row.rps,
+            p95_ms: row.p95_ms,
+            active_users: row.active_users,
         },
-    });
-    if let Some(tick) = &live_tick {
-        // The live tick is newer than the stored totals (written once a second).
-        out["totals"]["seconds"] = json!(tick.second);
-        out["totals"]["active_users"] = json!(tick.active_users);
-        out["totals"]["rps"] = json!(tick.rps);
-        out["totals"]["p95_ms"] = json!(tick.latency.p95);
-        out["totals"]["requests"] = json!(tick.total_requests);
-        out["totals"]["failures"] = json!(tick.total_failures);
-        out["totals"]["error_rate"] = json!(error_rate(tick.total_failures, tick.total_requests));
+    };
+    let link = |tail: &str| format!("/api/sessions/{}/{tail}", row.id);
+    Session {
+        id: row.id.clone(),
+        scenario: row.scenario.clone(),
+        source: row.source.clone(),
+        target: row.target.clone(),
+        status: status.0,
+        reason: status.1,
+        created_by: row.created_by.clone(),
+        created_at_ms: row.created_at_ms,
+        started_at_ms: row.started_at_ms,
+        ended_at_ms: row.ended_at_ms,
+        totals,
+        live: view.map(|(v, config)| Live {
+            config,
+            last_tick: v.last_tick,
+        }),
+        links: Links {
+            events: link("events"),
+            stats: link("stats"),
+            errors: link("errors"),
+            report_html: link("report"),
+            report_json: link("report.json"),
+            junit: link("junit.xml"),
+        },
+        config: full.then(|| row.config.clone()),
+        overrides: full.then(|| row.overrides.clone()),
+        summary: if full { row.summary.clone() } else { None },
     }
-    if full {
-        out["config"] = row.config.clone();
-        out["overrides"] = row.overrides.clone();
-        out["summary"] = serde_json::to_value(&row.summary).unwrap_or(Value::Null);
-    }
-    out
 }
 
 /// Failures over requests, 0 when there were none.
@@ -239,7 +254,15 @@ pub fn error_rate(failures: u64, requests: u64) -> f64 {
     }
 }
 
-/// `POST /api/sessions/{id}/stop`: graceful stop (202; the session ends `stopped`).
+/// Stops a session gracefully; it ends `stopped`.
+#[utoipa::path(post, path = "/api/sessions/{id}/stop", operation_id = "stop_session", tag = "sessions",
+    params(("id" = String, Path, description = "The session's id")),
+    responses(
+        (status = 202, description = "Stopping: in-flight requests finish, reports are written", body = StopAccepted),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "The session is not running (`not_running`)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn stop(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -249,23 +272,28 @@ pub async fn stop(
     app.supervisor.stop(&session, &caller.0);
     Ok((
         StatusCode::ACCEPTED,
-        Json(
-            json!({ "id": id, "status": session.status().as_str(), "stop_timeout": app.settings.get().stop_timeout }),
-        ),
+        Json(StopAccepted {
+            id,
+            status: session.status(),
+            stop_timeout: app.settings.get().stop_timeout.clone(),
+        }),
     ))
 }
 
-/// `POST /api/emergency-stop`: kills every session's worker; answers once they are gone.
+/// Kills every session's worker; answers once they are gone.
+#[utoipa::path(post, path = "/api/emergency-stop", tag = "sessions",
+    responses((status = 200, description = "Every worker is gone", body = EmergencyStopped)),
+    security(("bearer" = [])))]
 pub async fn emergency_stop(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
-) -> Json<Value> {
+) -> Json<EmergencyStopped> {
     let started = std::time::Instant::now();
     let stopped = app.supervisor.emergency_stop(&caller.0).await;
-    Json(json!({
-        "stopped": stopped,
-        "took_ms": started.elapsed().as_secs_f64() * 1000.0,
-    }))
+    Json(EmergencyStopped {
+        stopped,
+        took_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
 }
 
 /// The live session `id`, or why it cannot be changed.
@@ -274,190 +302,97 @@ async fn running(app: &AppState, id: &str) -> ApiResult<std::sync::Arc<LiveSessi
         return Ok(s);
     }
     let row = load(app, id).await?;
-    Err(ApiError::new(
+    Err(not_running(id, &row.status))
+}
+
+fn not_running(id: &str, status: &str) -> ApiError {
+    ApiError::new(
         StatusCode::CONFLICT,
         "not_running",
-        format!("session `{id}` is {}, not running", row.status),
-    ))
+        format!("session `{id}` is {status}, not running"),
+    )
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeBody {
-    #[serde(default)]
-    users: Option<u32>,
-    #[serde(default)]
-    weights: Option<BTreeMap<String, f64>>,
-    #[serde(default)]
-    think_time: Option<lt_scenario::ThinkTime>,
-    /// Absent: no change; `null`: back to the closed model.
-    #[serde(default, deserialize_with = "present")]
-    arrival_rate: Option<Option<f64>>,
-}
-
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<f64>>, D::Error> {
-    Option::<f64>::deserialize(d).map(Some)
-}
-
-/// `PATCH /api/sessions/{id}`: live users, weights, think time, arrival rate. Everything is
-/// checked before anything is applied; each change is recorded with who made it.
+/// Changes a running session's users, weights, think time or arrival rate. The change is
+/// checked here and again by the worker against the settings in force when it applies it (one
+/// rule book, `lt_scenario::check_change`); the answer is the worker's verdict, and all of a
+/// change is applied or none of it.
+#[utoipa::path(patch, path = "/api/sessions/{id}", operation_id = "change_session", tag = "sessions",
+    params(("id" = String, Path, description = "The session's id")),
+    request_body = LiveChange,
+    responses(
+        (status = 200, description = "The worker applied it", body = ChangeApplied),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "The session is not running (`not_running`)", body = ErrorBody),
+        (status = 422, description = "Refused, here or by the worker (`details.by`): `invalid_change`, `unknown_endpoint`, `cap_exceeded`", body = ErrorBody),
+        (status = 503, description = "The worker did not answer in time (`worker_unresponsive`)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn change(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiBody(body): ApiBody,
-) -> ApiResult<Json<Value>> {
-    let body: ChangeBody = json_body(&body)?;
+) -> ApiResult<Json<ChangeApplied>> {
+    let change: LiveChange = json_body(&body)?;
     let session = running(&app, &id).await?;
-    let commands = check_change(&app, &session, &body)?;
-    if commands.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_request",
-            "give at least one of users, weights, think_time, arrival_rate",
-        ));
-    }
-    let mut changes = Vec::new();
-    for (field, command) in commands {
-        let (old, new) = {
-            let mut view = lock(&session.view);
-            let config = &mut view.config;
-            match &command {
-                Command::SetUsers { users } => (
-                    json!(std::mem::replace(&mut config.users, *users)),
-                    json!(users),
+    let caps = app.settings.get();
+    let config = session.config();
+    let weights: Vec<(&str, f64)> = session
+        .endpoints
+        .iter()
+        .map(|name| {
+            let w = config.weights.get(name).copied().unwrap_or(0.0);
+            (name.as_str(), w)
+        })
+        .collect();
+    lt_scenario::check_change(
+        &change,
+        &LiveLimits {
+            weights: &weights,
+            max_users: session.max_users,
+            max_users_cap: Some(caps.max_users_per_session),
+            max_arrival_rate_cap: Some(caps.max_arrival_rate),
+        },
+    )
+    .map_err(|r| refused(&r, &session, "server"))?;
+    let answer = session.send_change(change, &caller.0);
+    let answer = match tokio::time::timeout(CHANGE_ANSWER_LIMIT, answer).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) => return Err(not_running(&id, session.status().as_str())),
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "worker_unresponsive",
+                format!(
+                    "the worker of session `{id}` did not answer the change within {} s; it may still apply it (GET /api/config/history shows what it applied)",
+                    CHANGE_ANSWER_LIMIT.as_secs()
                 ),
-                Command::SetWeights { weights } => {
-                    let old: BTreeMap<String, f64> = weights
-                        .keys()
-                        .filter_map(|k| config.weights.get(k).map(|w| (k.clone(), *w)))
-                        .collect();
-                    config.weights.extend(weights.clone());
-                    (json!(old), json!(weights))
-                }
-                Command::SetThinkTime { .. } => {
-                    let new = serde_json::to_value(body.think_time).unwrap_or(Value::Null);
-                    (std::mem::replace(&mut config.think_time, new.clone()), new)
-                }
-                Command::SetArrivalRate { rate } => (
-                    json!(std::mem::replace(&mut config.arrival_rate, *rate)),
-                    json!(rate),
-                ),
-                Command::Stop => continue,
-            }
-        };
-        session.send(command);
-        let at_ms = now_ms();
-        let change = ConfigChange {
-            id: None,
-            session_id: Some(id.clone()),
-            who: caller.0.clone(),
-            at_ms,
-            field: field.to_string(),
-            old: old.clone(),
-            new: new.clone(),
-        };
-        let data = json!({ "session_id": id, "who": caller.0, "field": field, "old": old, "new": new, "at_ms": at_ms });
-        app.hub.publish(&id, Kind::Change, at_ms, data.to_string());
-        changes.push(change);
+            ));
+        }
+    };
+    if let Some(refusal) = &answer.outcome.refused {
+        return Err(refused(refusal, &session, "worker"));
     }
-    let recorded = changes.clone();
-    app.db(move |s| recorded.iter().try_for_each(|c| s.record_change(c)))
-        .await?;
-    Ok(Json(json!({
-        "id": id,
-        "config": session.view().config,
-        "changes": changes,
-    })))
+    Ok(Json(ChangeApplied {
+        id,
+        config: answer.outcome.after,
+        changes: answer.recorded,
+    }))
 }
 
-fn check_change(
-    app: &AppState,
-    session: &LiveSession,
-    body: &ChangeBody,
-) -> ApiResult<Vec<(&'static str, Command)>> {
-    let mut problems: Vec<String> = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
-    let mut commands = Vec::new();
-    let caps = app.settings.get();
-    if let Some(users) = body.users {
-        let limit = session.max_users.min(caps.max_users_per_session);
-        if users == 0 || users > limit {
-            problems.push(format!(
-                "users: {users} is not allowed; this session takes 1 to {limit} (its scenario's `load.max_users` is {}, the server's max_users_per_session {})",
-                session.max_users, caps.max_users_per_session
-            ));
-        } else {
-            commands.push(("users", Command::SetUsers { users }));
-        }
-    }
-    if let Some(weights) = &body.weights {
-        let mut merged = lock(&session.view).config.weights.clone();
-        for (name, &w) in weights {
-            if !session.endpoints.contains(name) {
-                unknown.push(name.clone());
-                problems.push(format!(
-                    "weights.{name}: this session has no endpoint `{name}` (it has {})",
-                    session.endpoints.join(", ")
-                ));
-            } else if !(w.is_finite() && w >= 0.0) {
-                problems.push(format!("weights.{name}: must be 0 or more, got `{w}`"));
-            } else {
-                merged.insert(name.clone(), w);
-            }
-        }
-        if unknown.is_empty() && merged.values().all(|w| *w == 0.0) {
-            problems.push(
-                "weights: every endpoint would have weight 0; keep at least one above 0".into(),
-            );
-        }
-        commands.push((
-            "weights",
-            Command::SetWeights {
-                weights: weights.clone(),
-            },
-        ));
-    }
-    if let Some(t) = body.think_time {
-        if t.min > t.max {
-            problems.push(format!(
-                "think_time: min (`{}`) is greater than max (`{}`)",
-                lt_scenario::format_duration(t.min),
-                lt_scenario::format_duration(t.max)
-            ));
-        } else {
-            commands.push((
-                "think_time",
-                Command::SetThinkTime {
-                    min_ms: t.min.as_millis() as u64,
-                    max_ms: t.max.as_millis() as u64,
-                },
-            ));
-        }
-    }
-    if let Some(rate) = body.arrival_rate {
-        match rate {
-            Some(r) if !(r.is_finite() && r > 0.0) => problems.push(format!(
-                "arrival_rate: must be a number above 0 (or null for the closed model), got `{r}`"
-            )),
-            Some(r) if r > caps.max_arrival_rate => {
-                return Err(ApiError::cap("max_arrival_rate", caps.max_arrival_rate, r));
-            }
-            _ => commands.push(("arrival_rate", Command::SetArrivalRate { rate })),
-        }
-    }
-    if problems.is_empty() {
-        return Ok(commands);
-    }
-    let code = if unknown.is_empty() {
-        "invalid_change"
-    } else {
-        "unknown_endpoint"
+/// A refused change as the API answers it; `by` says who refused it (`server` or `worker`).
+fn refused(r: &Refusal, session: &LiveSession, by: &str) -> ApiError {
+    let code = match r.code.as_str() {
+        "unknown_endpoint" => "unknown_endpoint",
+        "cap_exceeded" => "cap_exceeded",
+        _ => "invalid_change",
     };
-    Err(
-        ApiError::invalid(code, problems.join("; ")).with_details(json!({
-            "problems": problems,
-            "unknown_endpoints": unknown,
-            "endpoints": session.endpoints,
-        })),
-    )
+    ApiError::invalid(code, r.message()).with_details(json!({
+        "by": by,
+        "problems": r.problems,
+        "unknown_endpoints": r.unknown_endpoints,
+        "endpoints": session.endpoints,
+        "cap": r.cap,
+    }))
 }

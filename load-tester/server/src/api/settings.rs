@@ -7,6 +7,7 @@ use lt_store::ConfigChange;
 use serde_json::{Map, Value, json};
 
 use super::extract::ApiBody;
+use super::model::{ErrorBody, SettingsChange, SettingsChanged, SettingsView, TokenCheck};
 use super::{AppState, json_body};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -15,23 +16,32 @@ use crate::time::now_ms;
 
 /// `GET /api/settings`: the settings in force (the token never shown) and which of them
 /// `PATCH` can change.
-pub async fn current(State(app): State<AppState>) -> Json<Value> {
-    let mut settings = serde_json::to_value(&*app.settings.get()).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut settings {
-        map.remove("api_token");
-        map.insert("allowed_targets".into(), json!(app.allow.entries()));
-        map.insert("changeable".into(), json!(CHANGEABLE));
-    }
-    Json(settings)
+#[utoipa::path(get, path = "/api/settings", operation_id = "settings", tag = "server",
+    responses((status = 200, description = "The settings in force (never the token) and which can change live", body = SettingsView)))]
+pub async fn current(State(app): State<AppState>) -> Json<SettingsView> {
+    let mut settings = (*app.settings.get()).clone();
+    settings.api_token = None;
+    settings.allowed_targets = app.allow.entries().to_vec();
+    Json(SettingsView {
+        settings,
+        changeable: CHANGEABLE.iter().map(|s| s.to_string()).collect(),
+    })
 }
 
 /// `PATCH /api/settings`: changes caps, timeouts, the rate limit or retention until the server
 /// stops; all or nothing, each change recorded in the configuration history.
+#[utoipa::path(patch, path = "/api/settings", operation_id = "change_settings", tag = "server",
+    request_body = SettingsChange,
+    responses(
+        (status = 200, description = "Changed until the server stops; each change is in the configuration history", body = SettingsChanged),
+        (status = 422, description = "A setting that cannot change live, or a value it cannot take (`invalid_setting`)", body = ErrorBody),
+    ),
+    security(("bearer" = [])))]
 pub async fn change(
     State(app): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiBody(body): ApiBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SettingsChanged>> {
     let patch: Map<String, Value> = json_body(&body)?;
     if patch.is_empty() {
         return Err(ApiError::invalid(
@@ -60,11 +70,17 @@ pub async fn change(
     app.db(move |s| recorded.iter().try_for_each(|c| s.record_change(c)))
         .await?;
     let Json(settings) = current(State(app)).await;
-    Ok(Json(json!({ "settings": settings, "changes": changes })))
+    Ok(Json(SettingsChanged { settings, changes }))
 }
 
 /// `GET /api/token`: 200 with the caller's name when the bearer token is this server's, 401
 /// otherwise (the guard answers that), whatever `read_access` is.
-pub async fn token(Extension(caller): Extension<Caller>) -> Json<Value> {
-    Json(json!({ "valid": true, "actor": caller.0 }))
+#[utoipa::path(get, path = "/api/token", tag = "server",
+    responses((status = 200, description = "The token is valid; who the caller is", body = TokenCheck)),
+    security(("bearer" = [])))]
+pub async fn token(Extension(caller): Extension<Caller>) -> Json<TokenCheck> {
+    Json(TokenCheck {
+        valid: true,
+        actor: caller.0,
+    })
 }

@@ -89,6 +89,7 @@ pub fn tick(second: u64) -> Tick {
                 latency: latency(20.0 + s),
                 weight: 3.0,
                 breaker: BreakerState::HalfOpen,
+                totals: Default::default(),
             },
             EndpointTick {
                 name: "home".to_string(),
@@ -98,8 +99,15 @@ pub fn tick(second: u64) -> Tick {
                 latency: latency(5.0),
                 weight: 1.0,
                 breaker: BreakerState::Closed,
+                totals: Default::default(),
             },
         ],
+        config: lt_protocol::LiveConfig {
+            users: 20,
+            weights: [("home".to_string(), 1.0), ("search".to_string(), 3.0)].into(),
+            think_time: Default::default(),
+            arrival_rate: None,
+        },
     }
 }
 
