@@ -215,3 +215,61 @@ fn endpoint_totals(session: &serde_json::Value) -> u64 {
         .map(|e| e["totals"]["requests"].as_u64().unwrap())
         .sum()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_locked_by_another_process_delays_writes_loses_none_and_blocks_no_answer() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]).await;
+    let id = server
+        .start_session(
+            &scenario_yaml(&target.url(), 2, &["a"], "").replace("duration: 5m", "duration: 12s"),
+        )
+        .await;
+    server
+        .wait_status(&id, "running", Duration::from_secs(30))
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // An operator's `sqlite3` takes the write lock for 4 s, mid-run.
+    let db = dir.path().join("load-tester.db");
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(4));
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    // Meanwhile the API answers (reads and a management write that waits for its commit run
+    // off the runtime) and the stream keeps ticking.
+    let asked = std::time::Instant::now();
+    let health = server.get("/api/health").await;
+    assert_eq!(health["status"], "ok");
+    let mut events = server
+        .events(&format!("/api/sessions/{id}/events"), None)
+        .await;
+    events
+        .until(Duration::from_secs(3), |e| e.kind == "tick")
+        .await;
+    assert!(
+        asked.elapsed() < Duration::from_secs(4),
+        "the API waited for the lock"
+    );
+    holder.join().unwrap();
+
+    // Once the lock is gone, every second of the run is stored: no gap.
+    let ended = server
+        .wait_status(&id, "completed", Duration::from_secs(30))
+        .await;
+    let last = ended["totals"]["seconds"].as_u64().unwrap();
+    let stats = server.get(&format!("/api/sessions/{id}/stats")).await;
+    let seconds: Vec<u64> = stats["seconds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["second"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seconds, (1..=last).collect::<Vec<_>>(), "{stats}");
+}

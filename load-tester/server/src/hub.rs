@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 use lt_store::{Store, StoredEvent};
 use tokio::sync::broadcast;
 
+use crate::blocking::off_runtime;
+
 /// Events kept in memory for resumption; older ones come from the store.
 const RING: usize = 8192;
 /// Events a client may fall behind before it is dropped.
@@ -111,7 +113,7 @@ impl Hub {
         {
             // Older than the ring: the store has them (what its batch writer still lacks is in
             // the ring).
-            match self.store.events_after(last, session, REPLAY_LIMIT) {
+            match off_runtime(|| self.store.events_after(last, session, REPLAY_LIMIT)) {
                 Ok(stored) => backlog.extend(
                     stored
                         .into_iter()

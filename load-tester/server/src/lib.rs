@@ -9,6 +9,7 @@ mod allow_list;
 pub mod api;
 mod audit;
 mod auth;
+mod blocking;
 mod error;
 mod host_check;
 mod hub;

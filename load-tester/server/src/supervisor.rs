@@ -21,6 +21,7 @@ use tokio::net::UnixStream;
 use tokio::process::Child;
 
 use crate::api::model::{ChangeEvent, LifecycleEvent};
+use crate::blocking::off_runtime;
 use crate::hub::{Hub, Kind};
 use crate::live_settings::LiveSettings;
 use crate::process::{is_worker_alive, kill_group, wait_gone};
@@ -146,9 +147,11 @@ impl Supervisor {
             config_json: config.to_string(),
             overrides_json: serde_json::to_string(&request.overrides).unwrap_or_default(),
         };
-        let stored = self.store.create_session(&new).and_then(|()| {
-            self.store
-                .set_worker(&id, pid, &socket.display().to_string())
+        let stored = off_runtime(|| {
+            self.store.create_session(&new).and_then(|()| {
+                self.store
+                    .set_worker(&id, pid, &socket.display().to_string())
+            })
         });
         if let Err(e) = stored {
             kill_group(pid);
@@ -232,12 +235,14 @@ impl Supervisor {
         session.stop_asked.notify_one();
         if !session.status().is_final() {
             session.set_status(Status::Stopping, Some(format!("stop requested by {who}")));
-            let _ = self.store.set_status(
-                &session.id,
-                Status::Stopping.as_str(),
-                Some(&format!("stop requested by {who}")),
-                now_ms(),
-            );
+            let _ = off_runtime(|| {
+                self.store.set_status(
+                    &session.id,
+                    Status::Stopping.as_str(),
+                    Some(&format!("stop requested by {who}")),
+                    now_ms(),
+                )
+            });
             self.publish_lifecycle(
                 &session.id,
                 Status::Stopping,
@@ -283,7 +288,7 @@ impl Supervisor {
     /// `interrupted` (killing any orphan).
     pub async fn recover(self: &Arc<Self>) -> Result<RecoverCounts, lt_store::StoreError> {
         let mut counts = RecoverCounts::default();
-        for row in self.store.unfinished_sessions()? {
+        for row in off_runtime(|| self.store.unfinished_sessions())? {
             let pid = row.worker_pid.unwrap_or(0);
             let link = match (&row.worker_socket, pid) {
                 (Some(socket), pid) if pid > 0 && is_worker_alive(pid) => {
@@ -310,13 +315,15 @@ impl Supervisor {
                 } else {
                     "the control server restarted and the worker was gone"
                 };
-                self.store.finish_session(
-                    &row.id,
-                    Status::Interrupted.as_str(),
-                    Some(reason),
-                    now_ms(),
-                    None,
-                )?;
+                off_runtime(|| {
+                    self.store.finish_session(
+                        &row.id,
+                        Status::Interrupted.as_str(),
+                        Some(reason),
+                        now_ms(),
+                        None,
+                    )
+                })?;
                 self.publish_lifecycle(&row.id, Status::Interrupted, Some(reason.to_string()));
                 tracing::warn!(session = %row.id, "{reason}");
                 counts.interrupted += 1;
@@ -404,13 +411,16 @@ impl Supervisor {
             }
         }
         let (status, reason) = self.outcome(&session, report.as_ref(), exit, killed_after_stop);
-        if let Err(e) = self.store.finish_session(
-            &session.id,
-            status.as_str(),
-            reason.as_deref(),
-            now_ms(),
-            report.as_ref(),
-        ) {
+        let finished = off_runtime(|| {
+            self.store.finish_session(
+                &session.id,
+                status.as_str(),
+                reason.as_deref(),
+                now_ms(),
+                report.as_ref(),
+            )
+        });
+        if let Err(e) = finished {
             tracing::error!(session = %session.id, "recording the end: {e}");
         }
         session.set_status(status, reason.clone());
@@ -497,12 +507,14 @@ impl Supervisor {
                     return;
                 }
                 session.set_status(status, l.reason.clone());
-                let _ = self.store.set_status(
-                    &session.id,
-                    status.as_str(),
-                    l.reason.as_deref(),
-                    l.at_ms,
-                );
+                let _ = off_runtime(|| {
+                    self.store.set_status(
+                        &session.id,
+                        status.as_str(),
+                        l.reason.as_deref(),
+                        l.at_ms,
+                    )
+                });
                 self.publish_lifecycle(&session.id, status, l.reason);
             }
             WorkerEvent::Error(sample) => {
