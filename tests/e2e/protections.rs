@@ -18,7 +18,7 @@ async fn a_failing_endpoint_opens_its_breaker_others_flow_and_it_closes_after_re
         &target.url(),
         "  users: 4\n  duration: 6s\n  think_time: { min: 0s, max: 2ms }",
         "  - { name: good, path: /e/good }\n  - { name: bad, path: /e/bad }",
-        "protection:\n  circuit_breaker: { consecutive_failures: 5, open_for: 500ms, half_open_probes: 1 }\n  max_errors_per_minute: off",
+        "protection:\n  circuit_breaker: { consecutive_failures: 5, open_for: 500ms, half_open_probes: 1 }\n  max_errors_per_minute: off\nthresholds:\n  - \"error_rate <= 100%\"",
     );
     let file = write_scenario(dir.path(), "b.yaml", &yaml);
     let report = dir.path().join("r.json");
@@ -97,7 +97,14 @@ async fn requests_against_failing_target(backoff: bool) -> usize {
     );
     let file = write_scenario(dir.path(), "d.yaml", &yaml);
     let out = load_tester(&["run", file.to_str().unwrap(), "--quiet"]).await;
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    // Every request failed: the run does not pass, whatever its own rules (it has none).
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("FAIL  at least one request succeeded (default)  (observed 0 requests)"),
+        "{}",
+        out.stdout
+    );
     target.received().len()
 }
 

@@ -76,7 +76,7 @@ async fn weights_1_2_7_give_matching_shares_and_reports_are_written() {
     let html = std::fs::read_to_string(&html).unwrap();
     assert!(
         html.contains("<html") && html.contains("GET a"),
-        "Goose HTML report"
+        "the HTML report"
     );
 }
 
@@ -157,7 +157,27 @@ async fn a_failed_threshold_exits_1_and_junit_names_the_rule() {
         "{}",
         out.stdout
     );
+    // Observed values carry their unit; the defaults are judged and named too.
+    let p95_line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("p95 < 5ms for slow"))
+        .unwrap();
+    assert!(p95_line.ends_with(" ms)"), "{p95_line}");
+    assert!(
+        out.stdout
+            .contains("PASS  error_rate < 1%  (observed 0.00 %)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("PASS  at least one request succeeded (default)"),
+        "{}",
+        out.stdout
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(" ms\" type=\"threshold\"/>"), "{xml}");
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml.contains("failures=\"1\""), "{xml}");
     assert!(
@@ -321,4 +341,119 @@ async fn bad_flags_exit_2_naming_the_flag() {
     let out = load_tester(&["run", file.to_str().unwrap(), "--target", "ftp://x"]).await;
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("ftp://x"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_writes_each_endpoints_second_as_the_run_goes() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 2\n  duration: 4s\n  think_time: { min: 5ms, max: 10ms }",
+        "  - { name: a, path: /e/a }\n  - { name: b, path: /e/b }",
+        "",
+    );
+    let file = write_scenario(dir.path(), "o.yaml", &yaml);
+    let jsonl = dir.path().join("series/run.jsonl");
+    let report = dir.path().join("report.json");
+    let run = tokio::spawn({
+        let (file, jsonl, report) = (file.clone(), jsonl.clone(), report.clone());
+        async move {
+            load_tester(&[
+                "run",
+                file.to_str().unwrap(),
+                "--quiet",
+                "--out",
+                jsonl.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ])
+            .await
+        }
+    });
+    // While it runs, the seconds already ended are in the file.
+    tokio::time::sleep(Duration::from_millis(2_600)).await;
+    let early = std::fs::read_to_string(&jsonl).unwrap_or_default();
+    assert!(early.lines().count() >= 2, "{early}");
+    let out = run.await.unwrap();
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seconds: HashSet<u64> = lines
+        .iter()
+        .map(|l| l["second"].as_u64().unwrap())
+        .collect();
+    assert!(seconds.len() >= 3, "{seconds:?}");
+    assert_eq!(
+        lines.len(),
+        seconds.len() * 2,
+        "one line per endpoint per second"
+    );
+    let requests: u64 = lines.iter().map(|l| l["requests"].as_u64().unwrap()).sum();
+    assert_eq!(requests, read_json(&report)["requests"].as_u64().unwrap());
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["p95_ms"].is_number() && l["breaker"] == "closed")
+    );
+
+    // The same as CSV, with a header; another extension is refused naming the flag.
+    let csv = dir.path().join("run.csv");
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--duration",
+        "2s",
+        "--out",
+        csv.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        text.starts_with("second,at_ms,endpoint,requests,failures,"),
+        "{text}"
+    );
+    assert!(text.lines().count() >= 3, "{text}");
+    let out = load_tester(&["run", file.to_str().unwrap(), "--out", "x.txt"]).await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("--out"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shorter_duration_scales_the_ramp_and_says_so() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 4\n  ramp_up: 20s\n  duration: 40s\n  think_time: { min: 5ms, max: 10ms }",
+        "  - { name: a, path: /e/a }",
+        "",
+    );
+    let file = write_scenario(dir.path(), "ramp.yaml", &yaml);
+    let out = load_tester(&["run", file.to_str().unwrap(), "--quiet", "--duration", "4s"]).await;
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("duration 40s → 4s scaled the profile by 0.100: ramp_up 20s → 2s"),
+        "{}",
+        out.stderr
+    );
+    assert!(!target.received().is_empty());
+    // --ramp-up sets the ramp; one that does not fit names the flag's override.
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--duration",
+        "4s",
+        "--ramp-up",
+        "5s",
+    ])
+    .await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("overrides.ramp_up"), "{}", out.stderr);
 }

@@ -129,6 +129,19 @@ test("the panel drives a session from the token to the compare view", { timeout:
     await until("the end", () => text("#end-reason"), (s) => /stopped/.test(s), 30_000);
     assert.equal(await page.locator("#reports a").count(), 3);
     await shot("07-session-stopped");
+    // Opened again, the tiles are the whole run's and match its JSON report; the verdicts carry units.
+    const report = await api("GET", `/api/sessions/${first}/report.json`);
+    await page.reload();
+    await page.locator("#verdict-table").waitFor();
+    const ms = (s) => (/\d s$/.test(s.trim()) ? number(s) * 1000 : number(s));
+    const near = (shown, exact) => Math.abs(ms(shown) - exact) <= Math.max(0.06, exact * 0.01);
+    await until("whole-run p95", () => text("#kpi-p95"), (s) => near(s, report.latency_ms.p95));
+    assert.ok(near(await text("#kpi-p99"), report.latency_ms.p99), await text("#kpi-p99"));
+    const rate = number(await text("#kpi-error-rate"));
+    assert.ok(Math.abs(rate - report.error_rate * 100) < 1, `${rate} vs ${report.error_rate}`);
+    assert.equal((await text("#kpi-p95-recent")).trim(), "");
+    assert.match(await text("#verdict-table"), /at least one request succeeded \(default\)/);
+    assert.match(await text("#verdict-table"), / ms|%/);
   });
 
   await t.test("emergency stop from the page kills two sessions and says so", async () => {

@@ -263,7 +263,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** `GET /api/sessions/{id}/report`: Goose's HTML report. */
         get: operations["report_html"];
         put?: never;
         post?: never;
@@ -660,6 +659,11 @@ export interface components {
         /** @description One endpoint since the run's start. */
         EndpointTotals: {
             failures: components["schemas"]["FailureCounts"];
+            /**
+             * @description Latency of every request since the start (from the merged histogram, never an average of
+             *     seconds' percentiles).
+             */
+            latency: components["schemas"]["Latency"];
             /** Format: int64 */
             requests: number;
             /** Format: int64 */
@@ -894,6 +898,8 @@ export interface components {
              * @description Closed model cap: at most this many requests per second across all users.
              */
             rate?: number | null;
+            /** @description How a shorter `duration` override scaled the file's ramp and stages, when it did. */
+            scaled?: string | null;
             /**
              * @description Optional steps of users over time, run one after another after the ramp; their durations
              *     add up to at most `duration`.
@@ -942,6 +948,11 @@ export interface components {
             arrival_rate?: number | null;
             /** @example 30s */
             duration?: string | null;
+            /**
+             * @description Time to start all users (`0s`: at once), over the file's `ramp_up` or `increase_rate`.
+             * @example 10s
+             */
+            ramp_up?: string | null;
             target?: string | null;
             think_time?: components["schemas"]["ThinkTime"] | null;
             /** Format: int32 */
@@ -1328,13 +1339,17 @@ export interface components {
         ThresholdOutcome: {
             /**
              * Format: double
-             * @description The observed value, in the rule's unit (ms, ratio, requests/s); `None` when there was no
-             *     request to measure.
+             * @description The observed value, in `unit`; `None` when there was nothing to measure.
              */
             observed?: number | null;
             passed: boolean;
-            /** @description The rule as written. */
+            /** @description The rule as written (the defaults say they are). */
             rule: string;
+            /**
+             * @description `ms`, `ratio` (0..1) or `requests/s` for a rule; `requests` for the default check that
+             *     some request succeeded.
+             */
+            unit?: string;
         };
         /** @description One second of a run, sent right after the second ends. */
         Tick: {
@@ -1392,6 +1407,8 @@ export interface components {
              * @description Failures since the start.
              */
             total_failures: number;
+            /** @description Latency over all endpoints since the start (from the merged histogram). */
+            total_latency: components["schemas"]["Latency"];
             /**
              * Format: int64
              * @description Requests sent since the start.
@@ -1415,6 +1432,12 @@ export interface components {
             active_users: number;
             /**
              * Format: double
+             * @description How long it has run (live: the last tick's elapsed time; ended: the report's duration,
+             *     or the seconds stored when it has none), in seconds: the one duration every page shows.
+             */
+            duration_s: number;
+            /**
+             * Format: double
              * @description Failures over requests, 0..1 (0 without requests).
              */
             error_rate: number;
@@ -1422,14 +1445,14 @@ export interface components {
             failures: number;
             /**
              * Format: double
-             * @description p95 latency of the last second, in milliseconds.
+             * @description p95 latency over the whole run, in milliseconds (from the merged histogram).
              */
             p95_ms: number;
             /** Format: int64 */
             requests: number;
             /**
              * Format: double
-             * @description Requests per second in the last second.
+             * @description Requests per second over the whole run (live: over the last second).
              */
             rps: number;
             /**
@@ -2154,7 +2177,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The HTML report */
+            /** @description The HTML report: one self-contained file, served with a sandboxing Content-Security-Policy */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2165,7 +2188,7 @@ export interface operations {
             };
             400: components["responses"]["InvalidParameter"];
             401: components["responses"]["Unauthorized"];
-            /** @description No such session, or it has no report (`no_report`) */
+            /** @description No such session */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -2,8 +2,11 @@
 
 import type { EndpointReport, Report } from "./types";
 
-/** `missing`: one side has no such figure, so there is nothing to compare. */
-export type Verdict = "better" | "worse" | "same" | "missing";
+/**
+ * `missing`: one side has no such figure, so there is nothing to compare; `unjudged`: a count or
+ * a duration, which says how long a run was, not how well the target did.
+ */
+export type Verdict = "better" | "worse" | "same" | "missing" | "unjudged";
 
 export interface Row {
   key: string;
@@ -17,17 +20,20 @@ export interface Row {
   verdict: Verdict;
 }
 
-/** What each figure is, and which direction is good. */
-export const FIGURES: { key: string; label: string; higherIsBetter: boolean; unit: "count" | "rate" | "ms" | "share" | "s" }[] = [
-  { key: "requests", label: "Requests", higherIsBetter: true, unit: "count" },
+/**
+ * What each figure is, and which direction is good. Only rates and latencies are judged: counts
+ * and durations grow with the run's length, so they are shown without a verdict.
+ */
+export const FIGURES: { key: string; label: string; higherIsBetter: boolean | null; unit: "count" | "rate" | "ms" | "share" | "s" }[] = [
   { key: "rps", label: "Requests/s", higherIsBetter: true, unit: "rate" },
   { key: "error_rate", label: "Error rate", higherIsBetter: false, unit: "share" },
-  { key: "failures", label: "Failures", higherIsBetter: false, unit: "count" },
   { key: "p50", label: "p50 latency", higherIsBetter: false, unit: "ms" },
   { key: "p95", label: "p95 latency", higherIsBetter: false, unit: "ms" },
   { key: "p99", label: "p99 latency", higherIsBetter: false, unit: "ms" },
   { key: "max", label: "Max latency", higherIsBetter: false, unit: "ms" },
-  { key: "duration_s", label: "Duration", higherIsBetter: true, unit: "s" },
+  { key: "requests", label: "Requests", higherIsBetter: null, unit: "count" },
+  { key: "failures", label: "Failures", higherIsBetter: null, unit: "count" },
+  { key: "duration_s", label: "Duration", higherIsBetter: null, unit: "s" },
 ];
 
 /** Relative changes smaller than this are noise, not a difference. */
@@ -56,8 +62,8 @@ export function diff(a: Record<string, number> | null, b: Record<string, number>
     const vb = b?.[f.key] ?? null;
     const delta = va != null && vb != null ? vb - va : null;
     const relative = delta != null && va ? delta / Math.abs(va) : null;
-    let verdict: Verdict = delta == null ? "missing" : "same";
-    if (delta != null && delta !== 0) {
+    let verdict: Verdict = delta == null ? "missing" : f.higherIsBetter == null ? "unjudged" : "same";
+    if (delta != null && delta !== 0 && f.higherIsBetter != null) {
       const big = relative == null ? true : Math.abs(relative) >= NOISE;
       if (big) verdict = (delta > 0) === f.higherIsBetter ? "better" : "worse";
     }
@@ -76,4 +82,23 @@ export function diffEndpoints(a: Report | null, b: Report | null): { name: strin
     const eb = b?.endpoints.find((e) => e.name === name);
     return { name, rows: diff(ea ? figuresOf(ea) : null, eb ? figuresOf(eb) : null) };
   });
+}
+
+/** The load a session was asked to run, as compared for like-for-like. */
+export interface LoadShape {
+  scenario: string;
+  users?: number;
+  max_users?: number;
+  arrival_rate?: number | null;
+  duration?: string;
+}
+
+/** Why two sessions' figures are not like for like, if they are not: one sentence each. */
+export function unlike(a: LoadShape, b: LoadShape): string[] {
+  const out: string[] = [];
+  if (a.scenario !== b.scenario) out.push(`They ran different scenarios (A: ${a.scenario}, B: ${b.scenario}).`);
+  const load = (s: LoadShape) => `${s.users ?? "?"} users${s.max_users && s.max_users !== s.users ? ` (up to ${s.max_users})` : ""}${s.arrival_rate ? `, ${s.arrival_rate} requests/s` : ""}`;
+  if (load(a) !== load(b)) out.push(`They ran different load (A: ${load(a)}; B: ${load(b)}).`);
+  if (a.duration && b.duration && a.duration !== b.duration) out.push(`They ran for different times (A: ${a.duration}, B: ${b.duration}); counts are not compared.`);
+  return out;
 }

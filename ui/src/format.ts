@@ -75,3 +75,18 @@ export function parseDuration(text: string): number | null {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
   return n * unit;
 }
+
+/** A threshold's observed value in its unit (`ms`, `ratio`, `requests/s`, `requests`). */
+export function observed(value: number | null | undefined, unit: string): string {
+  if (value == null || !Number.isFinite(value)) return "no data";
+  switch (unit) {
+    case "ms":
+      return ms(value);
+    case "ratio":
+      return percent(value);
+    case "requests/s":
+      return `${rate(value)} requests/s`;
+    default:
+      return `${count(value)} ${unit}`;
+  }
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { diff, diffEndpoints, figuresOf } from "../src/compare";
+import { diff, diffEndpoints, figuresOf, unlike } from "../src/compare";
 import type { Report } from "../src/types";
 
 const latency = (p95: number) => ({ p50: p95 / 2, p90: p95 * 0.9, p95, p99: p95 * 2, max: p95 * 3, avg: p95 / 2 });
@@ -34,12 +34,29 @@ test("higher throughput is better, higher latency and error rate worse", () => {
   assert.equal(by.rps.relative, 0.2);
   assert.equal(by.p95.verdict, "worse");
   assert.equal(by.error_rate.verdict, "worse");
-  assert.equal(by.duration_s.verdict, "same");
+});
+
+test("counts and durations are shown without a verdict", () => {
+  const long = { ...report(100, 50, 6, []), duration_s: 120, requests: 12000 };
+  const rows = diff(figuresOf(report(100, 50, 6, [])), figuresOf(long));
+  const by = Object.fromEntries(rows.map((r) => [r.key, r]));
+  assert.equal(by.duration_s.verdict, "unjudged");
+  assert.equal(by.requests.verdict, "unjudged");
+  assert.equal(by.requests.delta, 6000);
+  assert.equal(by.rps.verdict, "same");
+});
+
+test("different scenarios or load are named", () => {
+  assert.deepEqual(unlike({ scenario: "a", users: 4 }, { scenario: "a", users: 4 }), []);
+  const said = unlike({ scenario: "a", users: 4, duration: "1m" }, { scenario: "b", users: 8, duration: "2m" });
+  assert.equal(said.length, 3);
+  assert.match(said[0], /different scenarios \(A: a, B: b\)/);
+  assert.match(said[1], /A: 4 users; B: 8 users/);
 });
 
 test("changes within the noise are the same", () => {
   const rows = diff(figuresOf(report(100, 50, 0, [])), figuresOf(report(103, 51, 0, [])));
-  for (const r of rows) assert.equal(r.verdict, "same", r.key);
+  for (const r of rows) assert.equal(r.verdict, ["requests", "failures", "duration_s"].includes(r.key) ? "unjudged" : "same", r.key);
 });
 
 test("a figure missing on one side has no change, and a zero base has no ratio", () => {

@@ -113,6 +113,9 @@ pub struct RunArgs {
     /// Run length, such as 30s, 5m or 1h.
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
+    /// Time to start all users, such as 10s (0s: at once); over the file's ramp.
+    #[arg(long, value_name = "DURATION")]
+    pub ramp_up: Option<String>,
     /// Open model: requests per second across all users.
     #[arg(long, value_name = "RATE")]
     pub arrival_rate: Option<f64>,
@@ -122,9 +125,17 @@ pub struct RunArgs {
     /// Write JUnit XML here (one test case per threshold).
     #[arg(long, value_name = "PATH.xml")]
     pub junit: Option<PathBuf>,
-    /// Write Goose's HTML report here.
+    /// Write the HTML report here: one self-contained file (charts, profile, thresholds,
+    /// protections, errors), readable offline.
     #[arg(long, value_name = "PATH.html")]
     pub html: Option<PathBuf>,
+    /// Also write Goose's own HTML report here (Goose then keeps per-request metrics, which
+    /// costs CPU).
+    #[arg(long, value_name = "PATH.html")]
+    pub goose_html: Option<PathBuf>,
+    /// Write the per-second, per-endpoint series here as the run goes (.jsonl or .csv).
+    #[arg(long, value_name = "PATH.jsonl|PATH.csv")]
+    pub out: Option<PathBuf>,
     /// Session id sent in `baggage: loadtest.session=<id>` (default: random).
     #[arg(long, value_name = "ID")]
     pub session_id: Option<String>,

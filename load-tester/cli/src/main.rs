@@ -10,6 +10,7 @@ mod lab;
 mod progress;
 mod run;
 mod runtime;
+mod series_file;
 mod serve;
 mod summary;
 mod validate;

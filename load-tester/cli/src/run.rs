@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use crate::args::RunArgs;
 use crate::exit;
 use crate::progress::Progress;
+use crate::series_file::SeriesFile;
 use crate::summary::print_summary;
 
 pub fn main(args: RunArgs) -> u8 {
@@ -34,6 +35,10 @@ fn load_scenario(args: &RunArgs) -> Result<lt_scenario::Scenario, String> {
         Some(text) => Some(parse_duration(text).map_err(|e| format!("--duration: {e}"))?),
         None => None,
     };
+    let ramp_up = match &args.ramp_up {
+        Some(text) => Some(parse_duration(text).map_err(|e| format!("--ramp-up: {e}"))?),
+        None => None,
+    };
     let target = args.target.clone().or_else(|| {
         std::env::var("TARGET_APP_URL")
             .ok()
@@ -43,6 +48,7 @@ fn load_scenario(args: &RunArgs) -> Result<lt_scenario::Scenario, String> {
         target,
         users: args.users,
         duration,
+        ramp_up,
         arrival_rate: args.arrival_rate,
         ..Overrides::default()
     };
@@ -53,15 +59,24 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let options = RunOptions {
         session_id: args.session_id.clone().unwrap_or_default(),
-        html_report: args.html.clone(),
+        html_report: args.goose_html.clone(),
         events: Some(tx),
     };
-    if let Some(path) = &args.html
-        && let Err(e) = ensure_parent(path)
-    {
-        eprintln!("error: --html: {e:#}");
-        return exit::INVALID;
+    for (flag, path) in [("--html", &args.html), ("--goose-html", &args.goose_html)] {
+        if let Some(path) = path
+            && let Err(e) = ensure_parent(path)
+        {
+            eprintln!("error: {flag}: {e:#}");
+            return exit::INVALID;
+        }
     }
+    let mut series = match args.out.as_deref().map(SeriesFile::create).transpose() {
+        Ok(series) => series,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return exit::INVALID;
+        }
+    };
     let (engine, handle) = match Engine::new(scenario.clone(), options) {
         Ok(pair) => pair,
         Err(e) => {
@@ -71,12 +86,24 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
     };
 
     let sigterm = crate::runtime::stop_on_sigterm(&handle);
+    let session_id = handle.session_id().to_string();
 
     let show_progress = !args.quiet;
     let tty = std::io::stderr().is_terminal();
+    let keep_seconds = args.html.is_some();
     let printer = tokio::spawn(async move {
         let mut progress = Progress::new(tty);
+        let mut seconds = Vec::new();
         while let Some(event) = rx.recv().await {
+            if let (true, WorkerEvent::Tick(tick)) = (keep_seconds, &event) {
+                seconds.push(lt_report::Second::from_tick(tick));
+            }
+            if let (Some(file), WorkerEvent::Tick(tick)) = (&mut series, &event)
+                && let Err(e) = file.write(tick)
+            {
+                eprintln!("error: --out: {e:#}; the series is not written any further");
+                series = None;
+            }
             if !show_progress {
                 continue;
             }
@@ -88,6 +115,7 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
             }
         }
         progress.finish();
+        seconds
     });
 
     eprintln!(
@@ -98,12 +126,15 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
         lt_scenario::format_duration(scenario.load.duration),
         handle.session_id()
     );
+    if let Some(scaled) = &scenario.load.scaled {
+        eprintln!("load-tester: {scaled}");
+    }
     let result = engine.run().await;
     // The handles hold the event channel open; the printer ends when they are gone.
     sigterm.abort();
     let _ = sigterm.await;
     drop(handle);
-    let _ = printer.await;
+    let seconds = printer.await.unwrap_or_default();
     let report = match result {
         Ok(report) => report,
         Err(e) => {
@@ -112,6 +143,12 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
         }
     };
     print_summary(&report);
+    if let Some(path) = &args.html
+        && let Err(e) = write_html(&scenario, &session_id, &report, seconds, path)
+    {
+        eprintln!("error: {e:#}");
+        return exit::FAILED;
+    }
     if let Err(e) = write_reports(&report, &args) {
         eprintln!("error: {e:#}");
         return exit::FAILED;
@@ -134,12 +171,47 @@ fn write_reports(report: &Report, args: &RunArgs) -> anyhow::Result<()> {
         ("JSON", &args.report),
         ("JUnit", &args.junit),
         ("HTML", &args.html),
+        ("Goose HTML", &args.goose_html),
     ] {
         if let Some(path) = path {
             eprintln!("{what} report: {}", path.display());
         }
     }
     Ok(())
+}
+
+/// Writes our HTML report of a headless run, from its ticks.
+fn write_html(
+    scenario: &lt_scenario::Scenario,
+    session_id: &str,
+    report: &Report,
+    seconds: Vec<lt_report::Second>,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let (status, reason) = match &report.end_reason {
+        EndReason::Completed => ("completed", None),
+        EndReason::Stopped { .. } => ("stopped", Some(report.end_reason.describe())),
+        EndReason::Aborted { .. } => ("aborted", Some(report.end_reason.describe())),
+        EndReason::Failed { .. } => ("failed", Some(report.end_reason.describe())),
+    };
+    let input = lt_report::ReportInput {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        target: scenario.target.clone(),
+        session_id: session_id.to_string(),
+        status: status.to_string(),
+        reason,
+        started_at_ms: Some(report.started_at_ms),
+        duration_s: report.duration_s,
+        load: serde_json::to_value(&scenario.load).context("encoding the load profile")?,
+        summary: Some(report.clone()),
+        seconds,
+        changes: Vec::new(),
+        errors: lt_report::ErrorRow::from_report(report),
+        trace_url: None,
+    };
+    std::fs::write(path, lt_report::render(&input))
+        .with_context(|| format!("writing the HTML report {}", path.display()))
 }
 
 /// Writes the JSON summary and the JUnit XML where asked.

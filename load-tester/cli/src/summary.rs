@@ -98,14 +98,11 @@ pub fn print_summary(report: &Report) {
         println!();
         println!("thresholds:");
         for t in &report.thresholds {
-            let observed = t
-                .observed
-                .map(|v| format!("{v:.3}"))
-                .unwrap_or_else(|| "no data".into());
             println!(
-                "  {}  {}  (observed {observed})",
+                "  {}  {}  (observed {})",
                 if t.passed { "PASS" } else { "FAIL" },
-                t.rule
+                t.rule,
+                t.observed_text()
             );
         }
     }

@@ -63,7 +63,8 @@ async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerAr
     let (tx, rx) = mpsc::unbounded_channel();
     let options = RunOptions {
         session_id,
-        html_report: Some(args.out.join("report.html")),
+        // The server draws the session's report from its store; Goose keeps no metrics.
+        html_report: None,
         events: Some(tx),
     };
     let (engine, handle) = match Engine::new(scenario, options) {

@@ -211,6 +211,7 @@ impl Controller {
                     requests: totals.requests,
                     failures: totals.failures,
                     short_circuited: totals.short_circuited,
+                    latency: totals.latency.latency(),
                 },
             });
         }
@@ -275,6 +276,7 @@ impl Controller {
             latency,
             total_requests,
             total_failures,
+            total_latency: self.totals.all.latency(),
             errors_last_minute,
             load_reduction,
             users_in_backoff: state.users_in_backoff.load(Ordering::Relaxed),

@@ -199,7 +199,7 @@ fn build_report(
         .collect();
     let requests: u64 = endpoints.iter().map(|e| e.requests).sum();
     let failures: u64 = endpoints.iter().map(|e| e.failures).sum();
-    let thresholds = state
+    let mut thresholds: Vec<lt_protocol::ThresholdOutcome> = state
         .scenario
         .thresholds
         .iter()
@@ -227,10 +227,16 @@ fn build_report(
                     rule: t.rule.clone(),
                     passed: false,
                     observed: None,
+                    unit: crate::judge::unit(t.metric).to_string(),
                 },
             }
         })
         .collect();
+    thresholds.extend(crate::judge::default_verdicts(
+        &state.scenario.thresholds,
+        requests,
+        failures,
+    ));
     Report {
         scenario: state.scenario.name.clone(),
         target: state.scenario.target.clone(),

@@ -1,4 +1,8 @@
-//! Thresholds judged against the whole run's measurements.
+//! Thresholds judged against the whole run's measurements, and the verdicts every run gets.
+//!
+//! Latency rules are judged on the requests that got a response or timed out: a connection that
+//! could not be made has no latency worth the name (it would make `p95 < 2s` pass on a target
+//! that is down), and a request the breaker refused was never sent.
 
 use lt_protocol::ThresholdOutcome;
 use lt_scenario::{Threshold, ThresholdMetric};
@@ -35,7 +39,54 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
         rule: threshold.rule.clone(),
         passed: observed.is_some_and(|v| threshold.op.holds(v, threshold.value)),
         observed,
+        unit: unit(threshold.metric).to_string(),
     }
+}
+
+/// The unit a metric is observed in.
+pub fn unit(metric: ThresholdMetric) -> &'static str {
+    match metric {
+        ThresholdMetric::ErrorRate => "ratio",
+        ThresholdMetric::Rps => "requests/s",
+        _ => "ms",
+    }
+}
+
+/// The error rate above which a run fails when its scenario sets no `error_rate` rule.
+pub const DEFAULT_ERROR_CEILING: f64 = 0.10;
+
+/// What every run is judged on besides its rules: at least one request succeeded, and, unless
+/// the scenario has its own `error_rate` rule for all requests, at most
+/// [`DEFAULT_ERROR_CEILING`] of them failed. (Like Locust's exit code on failures: a run whose
+/// requests failed does not pass a CI gate by having no thresholds.)
+pub fn default_verdicts(
+    thresholds: &[Threshold],
+    requests: u64,
+    failures: u64,
+) -> Vec<ThresholdOutcome> {
+    let succeeded = requests.saturating_sub(failures);
+    let mut out = vec![ThresholdOutcome {
+        rule: "at least one request succeeded (default)".to_string(),
+        passed: succeeded > 0,
+        observed: Some(succeeded as f64),
+        unit: "requests".to_string(),
+    }];
+    let own_error_rule = thresholds
+        .iter()
+        .any(|t| t.metric == ThresholdMetric::ErrorRate && t.endpoint.is_none());
+    if !own_error_rule {
+        let rate = (requests > 0).then(|| failures as f64 / requests as f64);
+        out.push(ThresholdOutcome {
+            rule: format!(
+                "error_rate < {}% (default; an error_rate threshold replaces it)",
+                DEFAULT_ERROR_CEILING * 100.0
+            ),
+            passed: rate.is_some_and(|r| r < DEFAULT_ERROR_CEILING),
+            observed: rate,
+            unit: "ratio".to_string(),
+        });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -88,5 +139,21 @@ mod tests {
         );
         assert!(!n.passed);
         assert_eq!(n.observed, None);
+        assert_eq!(n.unit, "ms");
+        assert_eq!(e.observed_text(), "2.00 %");
+    }
+
+    #[test]
+    fn every_run_needs_a_success_and_a_low_error_rate_unless_it_says_otherwise() {
+        let all_failed = default_verdicts(&[], 38, 38);
+        assert_eq!(all_failed.len(), 2);
+        assert!(all_failed.iter().all(|v| !v.passed), "{all_failed:?}");
+        let fine = default_verdicts(&[], 100, 9);
+        assert!(fine.iter().all(|v| v.passed), "{fine:?}");
+        let own = [rule(ThresholdMetric::ErrorRate, Comparison::Le, 1.0)];
+        let allowed = default_verdicts(&own, 100, 90);
+        assert_eq!(allowed.len(), 1, "an error_rate rule replaces the ceiling");
+        assert!(allowed[0].passed);
+        assert!(!default_verdicts(&[], 0, 0)[0].passed);
     }
 }

@@ -42,8 +42,8 @@ pub fn junit_xml(report: &Report) -> String {
         );
         if !t.passed {
             let observed = match t.observed {
-                Some(v) => format!("observed {v:.3}"),
-                None => "no requests were measured".to_string(),
+                Some(_) => format!("observed {}", t.observed_text()),
+                None => "nothing was measured".to_string(),
             };
             let _ = writeln!(
                 xml,

@@ -52,6 +52,7 @@ mod tests {
             arrival_rate: None,
             rate: None,
             stages,
+            scaled: None,
         }
     }
 

@@ -55,7 +55,8 @@ fn class_index(class: FailureClass) -> usize {
 impl EndpointStats {
     /// Records one sent request: its latency and, if it failed, how.
     pub fn record(&self, user: usize, micros: u64, failure: Option<FailureClass>) {
-        {
+        // A connection that could not be made has no latency: it is counted, not timed.
+        if failure != Some(FailureClass::Connect) {
             let mut shard = self.shards[user % SHARDS]
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());

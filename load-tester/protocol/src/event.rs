@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Report;
 
-/// One message from a worker.
+/// One message from a worker. (A tick is the largest, once a second; boxing it would buy
+/// nothing.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkerEvent {
@@ -175,15 +177,9 @@ pub struct EndpointTotals {
     pub requests: u64,
     pub failures: FailureCounts,
     pub short_circuited: u64,
-}
-
-impl EndpointTotals {
-    /// Adds one second's figures.
-    pub fn add(&mut self, requests: u64, failures: &FailureCounts, short_circuited: u64) {
-        self.requests += requests;
-        self.failures.merge(failures);
-        self.short_circuited += short_circuited;
-    }
+    /// Latency of every request since the start (from the merged histogram, never an average of
+    /// seconds' percentiles).
+    pub latency: Latency,
 }
 
 /// The live settings in force: the scenario's, as changed since.
@@ -249,6 +245,8 @@ pub struct Tick {
     pub total_requests: u64,
     /// Failures since the start.
     pub total_failures: u64,
+    /// Latency over all endpoints since the start (from the merged histogram).
+    pub total_latency: Latency,
     /// Failures in the last 60 s, against the error budget.
     pub errors_last_minute: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,12 +33,31 @@ impl EndReason {
 /// One threshold's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ThresholdOutcome {
-    /// The rule as written.
+    /// The rule as written (the defaults say they are).
     pub rule: String,
     pub passed: bool,
-    /// The observed value, in the rule's unit (ms, ratio, requests/s); `None` when there was no
-    /// request to measure.
+    /// The observed value, in `unit`; `None` when there was nothing to measure.
     pub observed: Option<f64>,
+    /// `ms`, `ratio` (0..1) or `requests/s` for a rule; `requests` for the default check that
+    /// some request succeeded.
+    #[serde(default)]
+    pub unit: String,
+}
+
+impl ThresholdOutcome {
+    /// The observed value with its unit, as people read it: `5.28 ms`, `3.80 %`,
+    /// `120.5 requests/s`, or `no data`.
+    pub fn observed_text(&self) -> String {
+        match self.observed {
+            None => "no data".to_string(),
+            Some(v) => match self.unit.as_str() {
+                "ms" => format!("{v:.2} ms"),
+                "ratio" => format!("{:.2} %", v * 100.0),
+                "requests/s" => format!("{v:.1} requests/s"),
+                unit => format!("{v} {unit}"),
+            },
+        }
+    }
 }
 
 /// One endpoint over the whole run.

@@ -83,6 +83,9 @@ pub struct Load {
     /// add up to at most `duration`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<Stage>,
+    /// How a shorter `duration` override scaled the file's ramp and stages, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaled: Option<String>,
 }
 
 /// How users are brought up at the start.
@@ -398,6 +401,14 @@ pub struct Overrides {
     )]
     #[schema(value_type = Option<String>, examples("30s"))]
     pub duration: Option<Duration>,
+    /// Time to start all users (`0s`: at once), over the file's `ramp_up` or `increase_rate`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::duration::serde_opt_duration"
+    )]
+    #[schema(value_type = Option<String>, examples("10s"))]
+    pub ramp_up: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub think_time: Option<ThinkTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -3,7 +3,7 @@
 
 import { get } from "../api";
 import { sessionCharts } from "../charts";
-import { diff, diffEndpoints, figuresOf, FIGURES, type Row } from "../compare";
+import { diff, diffEndpoints, figuresOf, FIGURES, type LoadShape, type Row, unlike } from "../compare";
 import { badge, fill, h } from "../dom";
 import * as fmt from "../format";
 import type { SecondRow, Session } from "../types";
@@ -31,10 +31,12 @@ export const comparePage: Page = (root, params) => {
         );
       const charts = [sessionCharts(86_400), sessionCharts(86_400)];
       cleanups.push(() => charts.forEach((c) => c.destroy()));
+      const warnings = unlike(shape(sa), shape(sb));
       fill(
         root,
         h("div", { class: "page-head" }, h("h1", {}, "Compare")),
-        h("p", { class: "muted" }, `Changes under ${Math.round(100 * 0.05)} % count as the same; “better” and “worse” follow the figure (more requests/s is better, more latency worse).`),
+        warnings.length ? h("div", { class: "banner banner-end banner-warn", id: "compare-warnings", role: "note" }, h("strong", {}, "Not like for like: "), warnings.join(" ")) : null,
+        h("p", { class: "muted" }, `Changes under ${Math.round(100 * 0.05)} % count as the same; “better” and “worse” follow the figure (more requests/s is better, more latency worse). Counts and durations depend on how long each run was, so they get no verdict.`),
         h("div", { class: "table-wrap" }, table(diff(fa, fb), "compare-table")),
         h("h2", {}, "Endpoints"),
         diffEndpoints(sa.summary ?? null, sb.summary ?? null).map((e) => h("div", { class: "table-wrap" }, h("h3", {}, e.name), table(e.rows))),
@@ -55,6 +57,11 @@ export const comparePage: Page = (root, params) => {
     cleanups.forEach((c) => c());
   };
 };
+
+function shape(s: Session): LoadShape {
+  const load = s.config?.load;
+  return { scenario: s.scenario, users: load?.users, max_users: load?.max_users, arrival_rate: load?.arrival_rate, duration: load?.duration };
+}
 
 function totalsFigures(s: Session): Record<string, number> {
   return {
@@ -87,7 +94,7 @@ function rowOf(r: Row): HTMLElement {
     r.delta == null
       ? "–"
       : `${fmt.signed(show(r.key, Math.abs(r.delta)), r.delta)}${r.relative != null && r.key !== "error_rate" ? ` (${fmt.signed(fmt.percent(Math.abs(r.relative)), r.relative)})` : ""}`;
-  const verdict = { better: "▲ better", worse: "▼ worse", same: "= same", missing: `– only in ${r.a == null ? "B" : "A"}` }[r.verdict];
+  const verdict = { better: "▲ better", worse: "▼ worse", same: "= same", missing: `– only in ${r.a == null ? "B" : "A"}`, unjudged: "not judged" }[r.verdict];
   return h(
     "tr",
     { class: `verdict-${r.verdict}`, "data-figure": r.key },

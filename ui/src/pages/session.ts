@@ -19,11 +19,20 @@ import {
   isLive,
   type Latency,
   type LifecycleEvent,
+  type Report,
   type SecondRow,
   type Session,
   type Tick,
 } from "../types";
 import type { Page } from "./page";
+
+/** A session's rate, latency and counts over some span (the whole run, or the last second). */
+interface Figures {
+  rps: number;
+  latency: { p50: number | null; p95: number | null; p99: number | null } | null;
+  requests: number;
+  failures: number;
+}
 
 /** Live error lines kept on the page. */
 const ERROR_LOG_LINES = 100;
@@ -58,9 +67,12 @@ function render(root: HTMLElement, session: Session): () => void {
   const live = isLive(session.status);
   const charts = sessionCharts(live ? WINDOW_SECONDS : 86_400);
   const kpi: Record<string, HTMLElement> = {};
+  // Tiles show whole-run figures; while the session runs, a labelled line under the rate, the
+  // percentiles and the error rate shows the last second's.
   const tile = (key: string, label: string) => {
     kpi[key] = h("div", { class: "kpi-value", id: `kpi-${key}` }, "–");
-    return h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, label), kpi[key]);
+    kpi[`${key}-recent`] = h("div", { class: "kpi-sub muted small", id: `kpi-${key}-recent` });
+    return h("div", { class: "kpi" }, h("div", { class: "kpi-label" }, label), kpi[key], kpi[`${key}-recent`]);
   };
   const status = h("span", { id: "session-status", "data-status": session.status }, badge(session.status));
   const showStatus = (s: string) => {
@@ -96,11 +108,11 @@ function render(root: HTMLElement, session: Session): () => void {
     h(
       "section",
       { class: "kpis", "aria-label": "Key figures" },
-      tile("rps", "Requests/s"),
-      tile("p50", "p50"),
-      tile("p95", "p95"),
-      tile("p99", "p99"),
-      tile("error-rate", "Error rate"),
+      tile("rps", "Requests/s, whole run"),
+      tile("p50", "p50, whole run"),
+      tile("p95", "p95, whole run"),
+      tile("p99", "p99, whole run"),
+      tile("error-rate", "Error rate, whole run"),
       tile("users", "Users active / target"),
       tile("elapsed", "Elapsed"),
       tile("remaining", "Remaining"),
@@ -131,6 +143,7 @@ function render(root: HTMLElement, session: Session): () => void {
         ),
       ),
     ),
+    session.summary ? verdicts(session.summary.thresholds) : null,
     h("section", { "aria-labelledby": "protection-title" }, h("h2", { id: "protection-title" }, "Protection"), protection),
     h(
       "section",
@@ -230,10 +243,8 @@ function render(root: HTMLElement, session: Session): () => void {
 
   // KPIs and the rest from one second of figures.
   const showSecond = (t: {
-    rps: number;
-    latency: Latency;
-    requests: number;
-    failures: number;
+    whole: Figures;
+    recent: Figures | null;
     active_users: number;
     target_users: number;
     users_in_backoff: number;
@@ -244,11 +255,18 @@ function render(root: HTMLElement, session: Session): () => void {
     remaining_s?: number;
     total_requests?: number;
   }) => {
-    setText(kpi.rps, fmt.rate(t.rps));
-    setText(kpi.p50, fmt.ms(t.latency.p50));
-    setText(kpi.p95, fmt.ms(t.latency.p95));
-    setText(kpi.p99, fmt.ms(t.latency.p99));
-    setText(kpi["error-rate"], fmt.percent(t.requests ? t.failures / t.requests : 0));
+    const { whole, recent } = t;
+    const errorRate = (f: Figures) => fmt.percent(f.requests ? f.failures / f.requests : 0);
+    setText(kpi.rps, fmt.rate(whole.rps));
+    setText(kpi.p50, fmt.ms(whole.latency?.p50));
+    setText(kpi.p95, fmt.ms(whole.latency?.p95));
+    setText(kpi.p99, fmt.ms(whole.latency?.p99));
+    setText(kpi["error-rate"], errorRate(whole));
+    setText(kpi["rps-recent"], recent ? `last second: ${fmt.rate(recent.rps)}` : "");
+    setText(kpi["p50-recent"], recent ? `last second: ${fmt.ms(recent.latency?.p50)}` : "");
+    setText(kpi["p95-recent"], recent ? `last second: ${fmt.ms(recent.latency?.p95)}` : "");
+    setText(kpi["p99-recent"], recent ? `last second: ${fmt.ms(recent.latency?.p99)}` : "");
+    setText(kpi["error-rate-recent"], recent ? `last second: ${errorRate(recent)}` : "");
     setText(kpi.users, `${t.active_users} / ${t.target_users}`);
     if (t.elapsed_s != null) setText(kpi.elapsed, fmt.duration(t.elapsed_s));
     if (t.remaining_s != null) setText(kpi.remaining, fmt.duration(t.remaining_s));
@@ -305,6 +323,8 @@ function render(root: HTMLElement, session: Session): () => void {
     for (const r of endpoints.values()) setText(r.cells.share, fmt.percent(shares.share(r.name)));
     showSecond({
       ...t,
+      whole: { rps: t.total_requests / Math.max(t.elapsed_s, 1e-3), latency: t.total_latency, requests: t.total_requests, failures: t.total_failures },
+      recent: { rps: t.rps, latency: t.latency, requests: t.requests, failures: t.failures },
       parked_users: t.load_reduction?.parked_users ?? 0,
       window_error_rate: t.load_reduction?.window_error_rate ?? null,
     });
@@ -435,14 +455,21 @@ function render(root: HTMLElement, session: Session): () => void {
       const last = seconds[seconds.length - 1];
       const total = session.summary;
       if (last) {
+        const requests = total?.requests ?? session.totals.requests;
         showSecond({
           ...last,
-          rps: total?.rps ?? session.totals.rps ?? last.rps,
-          latency: total?.latency_ms ?? last.latency,
-          requests: total?.requests ?? session.totals.requests,
-          failures: total?.failures ?? session.totals.failures,
+          // Whole-run figures: the report's, or (a session killed before it) the store's totals,
+          // whose p95 is the whole run's; other percentiles are then unknown, never a last second's.
+          whole: {
+            rps: total?.rps ?? requests / Math.max(session.totals.duration_s, 1e-3),
+            latency: total?.latency_ms ?? { p50: null, p95: session.totals.p95_ms, p99: null },
+            requests,
+            failures: total?.failures ?? session.totals.failures,
+          },
+          recent: null,
+          active_users: 0,
           window_error_rate: null,
-          elapsed_s: total?.duration_s ?? last.second,
+          elapsed_s: session.totals.duration_s,
           remaining_s: 0,
           total_requests: total?.requests ?? session.totals.requests,
         });
@@ -543,4 +570,29 @@ function failureText(f: FailureCounts): string {
   const labels: Record<keyof FailureCounts, string> = { connect: "connect", timeout: "timeout", status_4xx: "4xx", status_5xx: "5xx", unexpected: "unexpected" };
   const parts = FAILURE_CLASSES.filter((c) => f[c] > 0).map((c) => `${labels[c]} ${fmt.count(f[c])}`);
   return parts.length ? parts.join(" · ") : "0";
+}
+
+/** The run's verdicts: its thresholds and the defaults every run gets, with observed values in their units. */
+function verdicts(thresholds: Report["thresholds"]): HTMLElement {
+  return h(
+    "section",
+    { "aria-labelledby": "verdicts-title" },
+    h("h2", { id: "verdicts-title" }, "Verdicts"),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "table", id: "verdict-table" },
+        h("thead", {}, h("tr", {}, ["Verdict", "Rule", "Observed"].map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "tbody",
+          {},
+          thresholds.map((t) =>
+            h("tr", {}, h("td", {}, badge(t.passed ? "PASS" : "FAIL", t.passed ? "completed" : "failed")), h("td", {}, t.rule), h("td", {}, fmt.observed(t.observed, t.unit ?? ""))),
+          ),
+        ),
+      ),
+    ),
+  );
 }

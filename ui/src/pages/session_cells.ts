@@ -13,7 +13,7 @@ export function sessionCells(s: Session): HTMLElement[] {
     h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, s.scenario), h("small", { class: "muted" }, ` ${s.id}`)),
     h("td", {}, badge(s.status)),
     h("td", {}, fmt.time(s.started_at_ms ?? s.created_at_ms)),
-    h("td", {}, fmt.duration(s.summary?.duration_s ?? s.totals.seconds)),
+    h("td", {}, fmt.duration(s.totals.duration_s)),
     h("td", {}, fmt.count(s.totals.requests)),
     h("td", {}, fmt.percent(s.totals.error_rate)),
     h("td", {}, fmt.ms(s.totals.p95_ms)),

@@ -62,7 +62,7 @@ pub(crate) fn read(
             None
         }
     };
-    let load = load::read(r, map.get("load"), o);
+    let load = load::read(r, or, map.get("load"), o);
     let endpoints = endpoints::read(r, &map, o.weights.as_ref());
     if let Some(weights) = &o.weights
         && !endpoints.names.is_empty()

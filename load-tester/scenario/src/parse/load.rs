@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::reader::{Item, Map, Reader, describe, items};
+use super::reader::{Item, Map, Pos, Reader, describe, items};
 use crate::duration::format_duration;
 use crate::{DEFAULT_DURATION, DEFAULT_USERS, Load, Overrides, Ramp, Stage, ThinkTime};
 
@@ -19,8 +19,14 @@ const FIELDS: &[&str] = &[
     "stages",
 ];
 
-/// Reads the `load` section (absent: all defaults), with the overrides put over it.
-pub(crate) fn read(r: &mut Reader, item: Option<Item<'_>>, o: &Overrides) -> Option<Load> {
+/// Reads the `load` section (absent: all defaults), with the overrides put over it; problems of
+/// an override with the file go to `or`.
+pub(crate) fn read(
+    r: &mut Reader,
+    or: &mut Reader,
+    item: Option<Item<'_>>,
+    o: &Overrides,
+) -> Option<Load> {
     let errors_before = r.count();
     let map = match item.filter(|i| !i.is_null()) {
         Some(i) => Some(r.map(&i, FIELDS)?),
@@ -38,12 +44,15 @@ pub(crate) fn read(r: &mut Reader, item: Option<Item<'_>>, o: &Overrides) -> Opt
         Some(i) => r.u32_min(i, 1).map(Some),
         None => Some(None),
     };
-    let ramp = read_ramp(r, map.as_ref());
-    let duration = match (o.duration, field("duration")) {
-        (Some(d), _) => Some(d),
-        (None, Some(i)) => r.positive_duration(&i),
-        (None, None) => Some(DEFAULT_DURATION),
+    let ramp = match o.ramp_up {
+        Some(d) => Some(ramp_of(d)),
+        None => read_ramp(r, map.as_ref()),
     };
+    let file_duration = match field("duration") {
+        Some(i) => r.positive_duration(&i),
+        None => Some(DEFAULT_DURATION),
+    };
+    let duration = o.duration.or(file_duration);
     let think_time = match (o.think_time, field("think_time")) {
         (Some(t), _) => Some(t),
         (None, Some(i)) => read_think_time(r, &i),
@@ -67,6 +76,31 @@ pub(crate) fn read(r: &mut Reader, item: Option<Item<'_>>, o: &Overrides) -> Opt
     // Cross-field checks, on the values that could be read.
     let (users, max_users, ramp, duration, stages) =
         (users?, max_users?, ramp?, duration?, stages?);
+    // A shorter run asked for on the command line or over the API keeps the file's shape: its
+    // ramp and stages shrink with it (unless the ramp was given too), and the load says so.
+    let mut load = Load {
+        users,
+        max_users: 0,
+        ramp,
+        duration,
+        think_time: ThinkTime::default(),
+        arrival_rate: None,
+        rate: None,
+        stages,
+        scaled: None,
+    };
+    if o.duration.is_some()
+        && o.ramp_up.is_none()
+        && let Some(file_duration) = file_duration
+    {
+        fit_profile(&mut load, file_duration);
+    }
+    let Load {
+        ramp,
+        stages,
+        scaled,
+        ..
+    } = load;
     let largest_stage = stages.iter().map(|s| s.users).max().unwrap_or(0);
     let max_users = match (max_users, &max_users_item) {
         (Some(m), Some(i)) => {
@@ -121,8 +155,13 @@ pub(crate) fn read(r: &mut Reader, item: Option<Item<'_>>, o: &Overrides) -> Opt
     }
     if let Some(problem) = ramp_problem(ramp, users, duration) {
         let ramp_item = field("ramp_up").or_else(|| field("increase_rate"));
-        if let Some(i) = ramp_item {
-            r.error_at(&i, problem);
+        match ramp_item {
+            _ if o.ramp_up.is_some() => {
+                or.error(Pos { line: 0, column: 0 }, "overrides.ramp_up", problem);
+                return None;
+            }
+            Some(i) => r.error_at(&i, problem),
+            None => {}
         }
     }
     if r.count() > errors_before {
@@ -137,7 +176,75 @@ pub(crate) fn read(r: &mut Reader, item: Option<Item<'_>>, o: &Overrides) -> Opt
         arrival_rate: arrival_rate?,
         rate: rate?,
         stages,
+        scaled,
     })
+}
+
+/// The ramp a `ramp_up` override asks for.
+pub(crate) fn ramp_of(ramp_up: Duration) -> Ramp {
+    if ramp_up.is_zero() {
+        Ramp::Immediate
+    } else {
+        Ramp::Over(ramp_up)
+    }
+}
+
+/// When `load.duration` (an override) is shorter than the file's and the ramp or the stages no
+/// longer fit in it, scales them by the same factor so the run keeps its shape, and says so in
+/// `load.scaled`.
+pub(crate) fn fit_profile(load: &mut Load, file_duration: Duration) {
+    let stages_total = load
+        .stages
+        .iter()
+        .fold(Duration::ZERO, |sum, s| sum.saturating_add(s.duration));
+    let fits = ramp_problem(load.ramp, load.users, load.duration).is_none()
+        && stages_total <= load.duration;
+    if fits || file_duration.is_zero() || load.duration >= file_duration {
+        return;
+    }
+    let factor = load.duration.as_secs_f64() / file_duration.as_secs_f64();
+    let mut said = Vec::new();
+    let scale = |d: Duration| Duration::from_millis((d.as_millis() as f64 * factor).round() as u64);
+    match load.ramp {
+        Ramp::Over(d) => {
+            let new = scale(d);
+            said.push(format!(
+                "ramp_up {} → {}",
+                format_duration(d),
+                format_duration(new)
+            ));
+            load.ramp = ramp_of(new);
+        }
+        Ramp::Rate(rate) => {
+            let new = rate / factor;
+            said.push(format!("increase_rate {rate} → {new:.3} users/s"));
+            load.ramp = Ramp::Rate(new);
+        }
+        Ramp::Immediate => {}
+    }
+    if !load.stages.is_empty() {
+        let old: Vec<String> = load
+            .stages
+            .iter()
+            .map(|s| format_duration(s.duration))
+            .collect();
+        for stage in &mut load.stages {
+            stage.duration = scale(stage.duration).max(Duration::from_millis(1));
+        }
+        let new: Vec<String> = load
+            .stages
+            .iter()
+            .map(|s| format_duration(s.duration))
+            .collect();
+        said.push(format!("stages {} → {}", old.join(" + "), new.join(" + ")));
+    }
+    load.scaled = Some(format!(
+        "duration {} → {} scaled the profile by {:.3}: {}",
+        format_duration(file_duration),
+        format_duration(load.duration),
+        factor,
+        said.join("; ")
+    ));
 }
 
 /// Why a ramp does not fit in the run, if it does not.

@@ -41,6 +41,7 @@ pub(crate) fn check(r: &mut Reader, o: &Overrides) -> Overrides {
         ),
         duration => valid.duration = duration,
     }
+    valid.ramp_up = o.ramp_up;
     match o.think_time {
         Some(t) if t.min > t.max => r.error(
             NOWHERE,
@@ -122,8 +123,15 @@ pub fn apply_overrides(s: &Scenario, o: &Overrides) -> Result<Scenario, Diagnost
         out.load.users = users;
         out.load.max_users = out.load.max_users.max(users);
     }
+    if let Some(ramp_up) = valid.ramp_up {
+        out.load.ramp = super::load::ramp_of(ramp_up);
+    }
     if let Some(duration) = valid.duration {
+        let file_duration = out.load.duration;
         out.load.duration = duration;
+        if valid.ramp_up.is_none() {
+            super::load::fit_profile(&mut out.load, file_duration);
+        }
     }
     if let Some(think_time) = valid.think_time {
         out.load.think_time = think_time;
@@ -147,7 +155,9 @@ pub fn apply_overrides(s: &Scenario, o: &Overrides) -> Result<Scenario, Diagnost
             );
         }
     }
-    let blame = if o.duration.is_some() {
+    let blame = if o.ramp_up.is_some() {
+        "overrides.ramp_up"
+    } else if o.duration.is_some() {
         "overrides.duration"
     } else {
         "overrides.users"

@@ -89,20 +89,6 @@ pub async fn errors(
     }))
 }
 
-/// `GET /api/sessions/{id}/report`: Goose's HTML report.
-#[utoipa::path(get, path = "/api/sessions/{id}/report", tag = "history",
-    params(("id" = String, Path, description = "The session's id")),
-    responses(
-        (status = 200, description = "The HTML report", content_type = "text/html", body = String),
-        (status = 404, description = "No such session, or it has no report (`no_report`)", body = ErrorBody),
-    ))]
-pub async fn report_html(
-    State(app): State<AppState>,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Response> {
-    file(&app, &id, "report.html", "text/html; charset=utf-8").await
-}
-
 /// `GET /api/sessions/{id}/report.json`: the JSON summary (`docs/report.schema.json`).
 #[utoipa::path(get, path = "/api/sessions/{id}/report.json", tag = "history",
     params(("id" = String, Path, description = "The session's id")),

@@ -7,6 +7,7 @@ mod history;
 mod metrics;
 pub mod model;
 mod openapi;
+mod report;
 mod scenarios;
 mod sessions;
 mod settings;
@@ -37,7 +38,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::stop))
         .routes(routes!(history::stats))
         .routes(routes!(history::errors))
-        .routes(routes!(history::report_html))
+        .routes(routes!(report::report_html))
         .routes(routes!(history::report_json))
         .routes(routes!(history::junit))
         .routes(routes!(events::session))

@@ -53,13 +53,16 @@ pub struct StartSession {
 pub struct Totals {
     /// Seconds measured.
     pub seconds: u64,
+    /// How long it has run (live: the last tick's elapsed time; ended: the report's duration,
+    /// or the seconds stored when it has none), in seconds: the one duration every page shows.
+    pub duration_s: f64,
     pub requests: u64,
     pub failures: u64,
     /// Failures over requests, 0..1 (0 without requests).
     pub error_rate: f64,
-    /// Requests per second in the last second.
+    /// Requests per second over the whole run (live: over the last second).
     pub rps: f64,
-    /// p95 latency of the last second, in milliseconds.
+    /// p95 latency over the whole run, in milliseconds (from the merged histogram).
     pub p95_ms: f64,
     pub active_users: u32,
 }

@@ -125,3 +125,23 @@ fn complete(doc: &mut Value) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::document;
+
+    #[test]
+    fn the_settings_change_schema_lists_exactly_the_settings_that_change_live() {
+        let mut documented: Vec<&str> =
+            document()["components"]["schemas"]["SettingsChange"]["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+        let mut changeable = crate::live_settings::CHANGEABLE.to_vec();
+        documented.sort_unstable();
+        changeable.sort_unstable();
+        assert_eq!(documented, changeable);
+    }
+}

@@ -197,15 +197,20 @@ pub fn session_view(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
     let totals = match view.as_ref().and_then(|(v, _)| v.last_tick.as_ref()) {
         Some(tick) => Totals {
             seconds: tick.second,
+            duration_s: tick.elapsed_s,
             requests: tick.total_requests,
             failures: tick.total_failures,
             error_rate: error_rate(tick.total_failures, tick.total_requests),
             rps: tick.rps,
-            p95_ms: tick.latency.p95,
+            p95_ms: tick.total_latency.p95,
             active_users: tick.active_users,
         },
         None => Totals {
             seconds: row.last_second,
+            duration_s: row
+                .summary
+                .as_ref()
+                .map_or(row.last_second as f64, |r| r.duration_s),
             requests: row.requests,
             failures: row.failures,
             error_rate: error_rate(row.failures, row.requests),

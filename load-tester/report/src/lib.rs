@@ -1,0 +1,118 @@
+//! The HTML report of a load test: one self-contained file (inline CSS, data and the uPlot
+//! charting library, vendored in `assets/` under its MIT license), readable offline, with the
+//! run's verdict, load profile, per-second charts, endpoints, thresholds with units, the
+//! protections' timeline and the grouped errors with their trace ids.
+//!
+//! Pure: it renders a [`ReportInput`] to text. `load-tester run --html` fills the input from its
+//! ticks; the control server from its store, for every session however it ended.
+
+mod html;
+mod input;
+mod timeline;
+
+pub use html::{esc, render};
+pub use input::{Change, EndpointSecond, ErrorRow, ReportInput, Second, breaker_name};
+pub use timeline::{Event, protections};
+
+/// The `Content-Security-Policy` a report is served with: scripts may run (the charts), but the
+/// page is sandboxed in an origin of its own, so it can never act in the panel's origin, and it
+/// loads nothing.
+pub const CONTENT_SECURITY_POLICY: &str = "sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lt_protocol::{EndReason, Latency, Report, ThresholdOutcome};
+    use serde_json::json;
+
+    fn input(name: &str, description: &str) -> ReportInput {
+        ReportInput {
+            scenario: name.to_string(),
+            description: Some(description.to_string()),
+            target: "http://127.0.0.1:1".into(),
+            session_id: "s-1".into(),
+            status: "completed".into(),
+            reason: None,
+            started_at_ms: Some(1_795_000_000_000),
+            duration_s: 20.0,
+            load: json!({ "users": 10, "ramp": { "over": "5s" }, "duration": "20s",
+                          "stages": [{ "users": 50, "duration": "5s" }, { "users": 10, "duration": "5s" }] }),
+            summary: Some(Report {
+                scenario: name.to_string(),
+                target: "http://127.0.0.1:1".into(),
+                started_at_ms: 1_795_000_000_000,
+                duration_s: 20.0,
+                end_reason: EndReason::Completed,
+                requests: 100,
+                failures: 2,
+                short_circuited: 0,
+                rps: 5.0,
+                error_rate: 0.02,
+                latency_ms: Latency {
+                    p50: 3.0,
+                    p90: 5.0,
+                    p95: 6.0,
+                    p99: 9.0,
+                    max: 12.0,
+                    avg: 3.5,
+                },
+                max_users: 10,
+                endpoints: Vec::new(),
+                thresholds: vec![ThresholdOutcome {
+                    rule: "p95 < 5ms".into(),
+                    passed: false,
+                    observed: Some(6.0),
+                    unit: "ms".into(),
+                }],
+                errors: Vec::new(),
+            }),
+            seconds: Vec::new(),
+            changes: Vec::new(),
+            errors: vec![ErrorRow {
+                endpoint: "<b>e</b>".into(),
+                class: "status_5xx".into(),
+                status: Some(500),
+                message: "</script><script>alert(1)</script>".into(),
+                count: 3,
+                trace_ids: vec!["0af7651916cd43dd8448eb211c80319c".into()],
+            }],
+            trace_url: Some("http://grafana.test/explore?trace={trace_id}".into()),
+        }
+    }
+
+    #[test]
+    fn scenario_text_is_text_never_markup() {
+        let html = render(&input(
+            "<img src=x onerror=alert(1)>",
+            "<script>alert('d')</script>",
+        ));
+        assert!(!html.contains("<img src=x"), "name became markup");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(!html.contains("<script>alert('d')"));
+        assert!(!html.contains("<b>e</b>"));
+        assert!(!html.contains("</script><script>alert(1)"));
+        // Exactly the report's own three scripts.
+        assert_eq!(html.matches("<script").count(), 3);
+    }
+
+    #[test]
+    fn the_report_is_whole_and_says_what_it_shows() {
+        let html = render(&input("smoke", "d"));
+        assert!(html.starts_with("<!doctype html>"));
+        assert!(
+            !html.contains(" src=\"http") && !html.contains("<link"),
+            "nothing is loaded"
+        );
+        assert!(html.contains("uPlot"));
+        assert!(
+            html.contains("FAIL") && html.contains("6.00 ms"),
+            "verdict with its unit"
+        );
+        assert!(html.contains("ramp to 10 users over 5s, for 20s"));
+        assert!(html.contains("then stages: 50 users for 5s → 10 users for 5s"));
+        assert!(html.contains("2026-11-18 "), "{}", &html[..0]);
+        assert!(html.contains(
+            "<a href=\"http://grafana.test/explore?trace=0af7651916cd43dd8448eb211c80319c\""
+        ));
+    }
+}
