@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use lt_protocol::{
-    EndReason, EndpointTick, FailureCounts, Latency, ReductionState, Tick, WorkerEvent,
+    EndReason, EndpointTick, FailureCounts, LATENCY_BUCKETS_S, Latency, ReductionState, Tick,
+    WorkerEvent,
 };
 use tokio::sync::watch;
 
@@ -207,6 +208,7 @@ impl Controller {
                 latency: latency.latency(),
                 weight: weights.get(i).copied().unwrap_or(0.0),
                 breaker: breaker_state(&state, i),
+                latency_buckets: latency.cumulative_counts(&LATENCY_BUCKETS_S),
             });
         }
         self.totals.all.merge(&self.second_latency);

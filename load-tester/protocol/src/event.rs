@@ -167,6 +167,10 @@ pub struct EndpointTick {
     /// The endpoint's current weight.
     pub weight: f64,
     pub breaker: BreakerState,
+    /// This second's requests at or under each bound of [`crate::LATENCY_BUCKETS_S`]
+    /// (cumulative, as Prometheus `le` buckets); empty when none were timed this second.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_buckets: Vec<u64>,
 }
 
 /// Load reduction's current state.

@@ -10,6 +10,7 @@
 mod command;
 mod error_key;
 mod event;
+mod latency_buckets;
 mod launch;
 mod report;
 
@@ -19,6 +20,7 @@ pub use event::{
     BreakerState, EndpointTick, ErrorSample, FailureClass, FailureCounts, Latency, Lifecycle,
     LifecycleState, ReductionState, Tick, WorkerEvent,
 };
+pub use latency_buckets::LATENCY_BUCKETS_S;
 pub use launch::Launch;
 pub use report::{EndReason, EndpointReport, ErrorGroup, Report, ThresholdOutcome};
 

@@ -12,6 +12,7 @@ mod auth;
 mod error;
 mod host_check;
 mod hub;
+mod latency_totals;
 mod live_settings;
 mod panel;
 mod process;

@@ -74,6 +74,9 @@ pub struct EndpointTotals {
     pub requests: u64,
     pub failures: FailureCounts,
     pub short_circuited: u64,
+    /// For `/metrics` only.
+    #[serde(skip)]
+    pub latency: crate::latency_totals::LatencyTotals,
 }
 
 /// What the API shows of a live session.
@@ -218,6 +221,7 @@ impl LiveSession {
             totals.requests += e.requests;
             totals.failures.merge(&e.failures);
             totals.short_circuited += e.short_circuited;
+            totals.latency.add(e);
         }
         view.last_tick = Some(tick.clone());
     }

@@ -89,6 +89,7 @@ pub fn tick(second: u64) -> Tick {
                 latency: latency(20.0 + s),
                 weight: 3.0,
                 breaker: BreakerState::HalfOpen,
+                latency_buckets: Vec::new(),
             },
             EndpointTick {
                 name: "home".to_string(),
@@ -98,6 +99,7 @@ pub fn tick(second: u64) -> Tick {
                 latency: latency(5.0),
                 weight: 1.0,
                 breaker: BreakerState::Closed,
+                latency_buckets: Vec::new(),
             },
         ],
     }
