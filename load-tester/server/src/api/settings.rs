@@ -19,6 +19,7 @@ pub async fn current(State(app): State<AppState>) -> Json<Value> {
     let mut settings = serde_json::to_value(&*app.settings.get()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut settings {
         map.remove("api_token");
+        map.entry("trace_url").or_insert(Value::Null);
         map.insert("allowed_targets".into(), json!(app.allow.entries()));
         map.insert("changeable".into(), json!(CHANGEABLE));
     }
