@@ -366,10 +366,7 @@ impl Metrics {
             out.push_str("# HELP targets_db_query_duration_seconds Time to run one SQL statement (or store command).\n");
             out.push_str("# TYPE targets_db_query_duration_seconds histogram\n");
             for (statement, h) in &inner.query_durations {
-                let labels = format!(
-                    "service=\"{service}\",statement=\"{}\"",
-                    escape(statement)
-                );
+                let labels = format!("service=\"{service}\",statement=\"{}\"", escape(statement));
                 h.render(
                     &mut out,
                     "targets_db_query_duration_seconds",
@@ -425,7 +422,14 @@ mod tests {
     fn renders_counts_and_buckets() {
         let m = Metrics::new(Service::Ec);
         m.started();
-        m.finished("/health", "GET", 200, Duration::from_millis(20), 1, "0af7651916cd43dd8448eb211c80319c");
+        m.finished(
+            "/health",
+            "GET",
+            200,
+            Duration::from_millis(20),
+            1,
+            "0af7651916cd43dd8448eb211c80319c",
+        );
         m.query_finished("health.ping", Duration::from_micros(700));
         let text = m.render(Exposition::Text);
         assert!(text.contains(
@@ -442,7 +446,10 @@ mod tests {
             "targets_db_query_duration_seconds_bucket{service=\"ec\",statement=\"health.ping\",le=\"0.001\"} 1"
         ));
         assert!(text.contains("le=\"0.0005\"} 0"));
-        assert!(!text.contains("trace_id"), "no exemplars in the text format: {text}");
+        assert!(
+            !text.contains("trace_id"),
+            "no exemplars in the text format: {text}"
+        );
     }
 
     #[test]
@@ -459,9 +466,18 @@ mod tests {
                 .unwrap_or_else(|| panic!("no le={le} in {text}"))
                 .to_owned()
         };
-        assert!(line("0.005").contains("} 1 # {trace_id=\"aa\"} 0.003 "), "{text}");
-        assert!(line("0.025").contains("} 3 # {trace_id=\"cc\"} 0.022 "), "{text}");
+        assert!(
+            line("0.005").contains("} 1 # {trace_id=\"aa\"} 0.003 "),
+            "{text}"
+        );
+        assert!(
+            line("0.025").contains("} 3 # {trace_id=\"cc\"} 0.022 "),
+            "{text}"
+        );
         assert!(!line("0.01").contains('#'), "{text}");
-        assert!(line("+Inf").contains("} 4 # {trace_id=\"dd\"} 90 "), "{text}");
+        assert!(
+            line("+Inf").contains("} 4 # {trace_id=\"dd\"} 90 "),
+            "{text}"
+        );
     }
 }

@@ -98,7 +98,10 @@ async fn failed_and_slow_requests_become_root_client_spans_and_fast_successes_do
                 *parent,
                 "the target's parent is the client span"
             );
-            assert!(span.parent_span_id.is_empty(), "the client span is the root");
+            assert!(
+                span.parent_span_id.is_empty(),
+                "the client span is the root"
+            );
             assert_eq!(span.kind, 3, "SPAN_KIND_CLIENT");
             assert_eq!(span.name, format!("GET {endpoint}"));
             assert!(span.end_time_unix_nano > span.start_time_unix_nano);

@@ -127,16 +127,13 @@ fn concrete(expr: &str) -> String {
         .replace("$__range", RANGE);
     while let Some(start) = out.find('$') {
         let rest = &out[start + 1..];
-        let (name_len, skip) = if let Some(inner) = rest.strip_prefix('{') {
-            let end = inner.find('}').expect("closed ${...}");
-            (end + 2, 0)
-        } else {
-            let end = rest
+        let name_len = match rest.strip_prefix('{') {
+            Some(inner) => inner.find('}').expect("closed ${...}") + 2,
+            None => rest
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            (end, 0)
+                .unwrap_or(rest.len()),
         };
-        out.replace_range(start..start + 1 + name_len + skip, ".*");
+        out.replace_range(start..start + 1 + name_len, ".*");
     }
     out
 }
@@ -277,7 +274,7 @@ async fn prom_api(
         .await
         .expect("Prometheus answers");
     let text = response.text().await.unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 fn ec_scenario(target: &str) -> String {

@@ -20,7 +20,9 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    IdGenerator, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider,
+};
 
 /// `service.name` of the load tester's spans.
 pub const SERVICE_NAME: &str = "load-tester";
@@ -179,7 +181,10 @@ impl ClientSpans {
             KeyValue::new("loadtest.endpoint", request.endpoint.to_owned()),
             self.session.clone(),
             self.scenario.clone(),
-            KeyValue::new("loadtest.latency_ms", request.latency.as_secs_f64() * 1000.0),
+            KeyValue::new(
+                "loadtest.latency_ms",
+                request.latency.as_secs_f64() * 1000.0,
+            ),
         ];
         if let Some(status) = request.status {
             attributes.push(KeyValue::new(
@@ -234,7 +239,9 @@ mod tests {
         assert_eq!(from(None, None).unwrap(), None);
         assert_eq!(from(None, Some(" ")).unwrap(), None);
         assert_eq!(
-            from(None, Some("http://collector:4318/")).unwrap().as_deref(),
+            from(None, Some("http://collector:4318/"))
+                .unwrap()
+                .as_deref(),
             Some("http://collector:4318/v1/traces")
         );
         assert_eq!(

@@ -130,7 +130,10 @@ mod tests {
         for micros in [500, 4_000, 9_000, 20_000, 2_000_000] {
             h.record(micros);
         }
-        assert_eq!(h.cumulative_counts(&[0.001, 0.01, 0.1, 1.0, 5.0]), vec![1, 3, 4, 4, 5]);
+        assert_eq!(
+            h.cumulative_counts(&[0.001, 0.01, 0.1, 1.0, 5.0]),
+            vec![1, 3, 4, 4, 5]
+        );
     }
 
     #[test]

@@ -171,10 +171,7 @@ mod tests {
         });
         let mut out = String::new();
         stats.render(&mut out);
-        assert!(
-            out.contains("todos{service=\"todo-api\"} 4\n"),
-            "{out}"
-        );
+        assert!(out.contains("todos{service=\"todo-api\"} 4\n"), "{out}");
         assert!(
             out.contains("todos_completion_ratio{service=\"todo-api\"} 0.25\n"),
             "{out}"

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // not every test binary uses it
 pub use lt_testkit::otlp;
 
 use std::net::{Ipv4Addr, SocketAddr};

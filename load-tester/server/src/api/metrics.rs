@@ -141,11 +141,9 @@ pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
             "Users waiting out a backoff now.",
             |t| t.users_in_backoff.to_string(),
         ),
-        (
-            "lt_rps",
-            "Requests per second over the last second.",
-            |t| t.rps.to_string(),
-        ),
+        ("lt_rps", "Requests per second over the last second.", |t| {
+            t.rps.to_string()
+        }),
     ];
     for (name, help, figure) in per_session {
         family(&mut out, name, "gauge", help);
