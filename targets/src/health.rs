@@ -1,11 +1,11 @@
-//! `GET /health` and the `/metrics` response, shared by both services.
+//! `GET /health`, shared by the services on a database.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{StatusCode, header};
+use http::StatusCode;
 use serde_json::json;
 
 use crate::db::Db;
@@ -43,16 +43,4 @@ pub async fn health<S: HasDb + Clone + Send + Sync + 'static>(State(state): Stat
         )
             .into_response(),
     }
-}
-
-/// A Prometheus text response.
-pub fn prometheus_text(body: String) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
 }

@@ -14,6 +14,7 @@ pub mod db;
 pub mod distributed;
 pub mod ec;
 pub mod error;
+pub mod exposition;
 mod health;
 pub mod http;
 pub mod lab;

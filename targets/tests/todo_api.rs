@@ -459,7 +459,7 @@ async fn metrics_move_with_requests_and_todos() {
     };
     let api = Api { lab: &lab };
     let text = api.metrics().await;
-    assert_eq!(series(&text, "todos_total", ""), Some(100.0), "{text}");
+    assert_eq!(series(&text, "todos", ""), Some(100.0), "{text}");
     let completed = series(&text, "todos_completed", "").expect("todos_completed");
     let ratio = series(&text, "todos_completion_ratio", "").expect("ratio");
     assert!((ratio - completed / 100.0).abs() < 1e-9, "{text}");
@@ -487,7 +487,7 @@ async fn metrics_move_with_requests_and_todos() {
     assert_eq!(status, 422);
 
     let text = api.metrics().await;
-    assert_eq!(series(&text, "todos_total", ""), Some(101.0), "{text}");
+    assert_eq!(series(&text, "todos", ""), Some(101.0), "{text}");
     assert_eq!(
         series(&text, "todos_completed", ""),
         Some(completed + 1.0),

@@ -16,6 +16,8 @@ export const BIN =
   join(process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(here, "..", "..", "target"), "debug", "load-tester");
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 export const TOKEN = "e2e-token-0123456789abcdef";
+/** The server's `trace_url`: trace ids in the panel link to it. */
+export const TRACE_URL = "http://127.0.0.1:3000/explore?orgId=1&trace={trace_id}";
 
 /** A free port on loopback. */
 export function freePort() {
@@ -89,6 +91,7 @@ user_ids: { from: 1, to: 50 }
           LT_CHAOS_PORT: String(this.ports.chaos),
           LT_LOG: "info",
           LT_STOP_TIMEOUT: "5s",
+          LT_TRACE_URL: TRACE_URL,
         },
         stdio: ["ignore", "ignore", "pipe"],
       });

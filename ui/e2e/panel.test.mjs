@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
-import { Lab, TOKEN } from "./lab.mjs";
+import { Lab, TOKEN, TRACE_URL } from "./lab.mjs";
 
 const OUT = process.env.E2E_OUTPUT ?? join(import.meta.dirname, "..", "e2e-output");
 
@@ -105,6 +105,21 @@ test("the panel drives a session from the token to the compare view", { timeout:
     await until("the error log", () => page.locator("#error-log li").count(), (n) => n > 0);
     await until("grouped errors with trace ids", () => page.locator("#error-groups .trace").count(), (n) => n > 0, 15_000);
     await shot("05-live-session");
+  });
+
+  await t.test("with trace_url set, an error's trace id links to its trace", async () => {
+    const settings = await api("GET", "/api/settings");
+    assert.equal(settings.trace_url, TRACE_URL);
+    for (const where of ["#error-log", "#error-groups"]) {
+      await until(`a trace link in ${where}`, () => page.locator(`${where} a.trace-link`).count(), (n) => n > 0, 15_000);
+      const link = page.locator(`${where} a.trace-link`).first();
+      const id = await link.getAttribute("data-trace-id");
+      assert.match(id, /^[0-9a-f]{32}$/, `${where}: a W3C trace id`);
+      assert.equal(await link.getAttribute("href"), TRACE_URL.replace("{trace_id}", id), `${where}: the link is the template with the id`);
+      assert.equal(await link.getAttribute("target"), "_blank");
+      const copyButton = link.locator("xpath=following-sibling::button[contains(@class, 'trace')]");
+      assert.equal(await copyButton.getAttribute("aria-label"), `Copy trace id ${id}`, `${where}: the id can still be copied`);
+    }
   });
 
   await t.test("a weight applied live changes the endpoint's share", async () => {

@@ -660,14 +660,29 @@ export interface components {
         EndpointTotals: {
             failures: components["schemas"]["FailureCounts"];
             /**
-             * @description Latency of every request since the start (from the merged histogram, never an average of
-             *     seconds' percentiles).
+             * @description Latency of every timed request since the start (from the merged histogram, never an
+             *     average of seconds' percentiles).
              */
             latency: components["schemas"]["Latency"];
+            /**
+             * @description Timed requests at or under each bound of [`crate::LATENCY_BUCKETS_S`] (cumulative, as
+             *     Prometheus `le` buckets); empty before the first. `/metrics` shows them as they are.
+             */
+            latency_buckets?: number[];
+            /**
+             * Format: double
+             * @description Their latencies added up, in seconds.
+             */
+            latency_sum_s?: number;
             /** Format: int64 */
             requests: number;
             /** Format: int64 */
             short_circuited: number;
+            /**
+             * Format: int64
+             * @description Requests timed since the start (connection failures are counted, not timed).
+             */
+            timed?: number;
         };
         /** @description Every error answer: a stable code, a sentence naming the field and the value, and details. */
         ErrorBody: {
@@ -1250,6 +1265,12 @@ export interface components {
              * @default 8000
              */
             todo_port: number;
+            /**
+             * @description Link template for trace ids (an http or https URL containing `{trace_id}`, e.g. Grafana's
+             *     Explore URL for a Tempo datasource); the panel turns trace ids into links with it.
+             * @default null
+             */
+            trace_url: string | null;
         };
         /** @description `PATCH /api/settings`: what can change without a restart. At least one field. */
         SettingsChange: {

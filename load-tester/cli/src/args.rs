@@ -129,6 +129,10 @@ pub struct RunArgs {
     /// protections, errors), readable offline.
     #[arg(long, value_name = "PATH.html")]
     pub html: Option<PathBuf>,
+    /// Makes trace ids in the HTML report links: a URL with `{trace_id}` where the id goes
+    /// (for example Grafana's Explore URL for the Tempo datasource).
+    #[arg(long, value_name = "URL", env = "LT_TRACE_URL")]
+    pub trace_url: Option<String>,
     /// Also write Goose's own HTML report here (Goose then keeps per-request metrics, which
     /// costs CPU).
     #[arg(long, value_name = "PATH.html")]

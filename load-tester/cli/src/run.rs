@@ -62,6 +62,12 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
         html_report: args.goose_html.clone(),
         events: Some(tx),
     };
+    if let Some(template) = &args.trace_url
+        && let Err(e) = lt_report::check_trace_url(template)
+    {
+        eprintln!("error: --trace-url: {e}");
+        return exit::INVALID;
+    }
     for (flag, path) in [("--html", &args.html), ("--goose-html", &args.goose_html)] {
         if let Some(path) = path
             && let Err(e) = ensure_parent(path)
@@ -144,7 +150,14 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
     };
     print_summary(&report);
     if let Some(path) = &args.html
-        && let Err(e) = write_html(&scenario, &session_id, &report, seconds, path)
+        && let Err(e) = write_html(
+            &scenario,
+            &session_id,
+            &report,
+            seconds,
+            args.trace_url.clone(),
+            path,
+        )
     {
         eprintln!("error: {e:#}");
         return exit::FAILED;
@@ -186,6 +199,7 @@ fn write_html(
     session_id: &str,
     report: &Report,
     seconds: Vec<lt_report::Second>,
+    trace_url: Option<String>,
     path: &Path,
 ) -> anyhow::Result<()> {
     let (status, reason) = match &report.end_reason {
@@ -208,7 +222,7 @@ fn write_html(
         seconds,
         changes: Vec::new(),
         errors: lt_report::ErrorRow::from_report(report),
-        trace_url: None,
+        trace_url,
     };
     std::fs::write(path, lt_report::render(&input))
         .with_context(|| format!("writing the HTML report {}", path.display()))

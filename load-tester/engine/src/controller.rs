@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use lt_protocol::{
-    EndReason, EndpointTick, FailureCounts, Latency, ReductionState, Tick, WorkerEvent,
+    EndReason, EndpointTick, FailureCounts, LATENCY_BUCKETS_S, Latency, ReductionState, Tick,
+    WorkerEvent,
 };
 use tokio::sync::watch;
 
@@ -199,6 +200,7 @@ impl Controller {
                 let sum = self.breaker_windows[i].sum();
                 breaker.check_ratio(sum.requests, sum.failures, now);
             }
+            let (whole, timed) = (totals.latency.latency(), totals.latency.count());
             endpoints.push(EndpointTick {
                 name: runtime.plan.endpoint.name.clone(),
                 requests: drained.requests,
@@ -211,7 +213,10 @@ impl Controller {
                     requests: totals.requests,
                     failures: totals.failures,
                     short_circuited: totals.short_circuited,
-                    latency: totals.latency.latency(),
+                    latency: whole,
+                    timed,
+                    latency_sum_s: whole.avg / 1000.0 * timed as f64,
+                    latency_buckets: totals.latency.cumulative_counts(&LATENCY_BUCKETS_S),
                 },
             });
         }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use goose::prelude::*;
 use http::HeaderValue;
@@ -17,6 +17,7 @@ use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
 
 use crate::backoff::backoff_delay;
 use crate::breaker::{Admission, Breaker};
+use crate::client_spans::ClientRequest;
 use crate::plan::EndpointPlan;
 use crate::run_state::{RunState, now_ms};
 use crate::traceparent::new_traceparent;
@@ -178,15 +179,16 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     if !plan.headers.is_empty() {
         builder = builder.headers(plan.headers.clone());
     }
-    let trace_id = if state.scenario.tracing.enabled {
-        let (traceparent, id) = new_traceparent(&mut rand::rng());
+    let trace = if state.scenario.tracing.enabled {
+        let (traceparent, id, span) = new_traceparent(&mut rand::rng());
         builder = builder
             .header(TRACEPARENT, traceparent)
             .header(BAGGAGE, state.baggage.clone());
-        Some(id)
+        Some((id, span))
     } else {
         None
     };
+    let trace_id = trace.map(|(id, _)| id);
     if let (Some(header), Some(id)) = (&state.user_id_header, &user_id)
         && let Ok(value) = HeaderValue::from_str(id)
     {
@@ -208,6 +210,26 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     );
     if let Some(breaker) = breaker_for(state, endpoint) {
         breaker.record(admission, !failed, now);
+    }
+    let slow = latency >= state.scenario.tracing.slow;
+    if (failed || slow)
+        && let (Some(spans), Some((id, span))) = (&state.client_spans, trace)
+    {
+        spans.record(&ClientRequest {
+            trace_id: id.0,
+            span_id: span,
+            method: plan.method.as_str(),
+            url: plan.url.as_str(),
+            endpoint: &plan.endpoint.name,
+            user_id: user_id.as_deref(),
+            status: outcome.status,
+            failure: outcome
+                .failure
+                .as_ref()
+                .map(|(class, message)| (class.as_str(), message.as_str())),
+            latency,
+            ended: SystemTime::now(),
+        });
     }
     let trace_text = trace_id.map(|t| t.to_string());
     match &outcome.failure {
@@ -231,7 +253,7 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
                 }));
             }
         }
-        None if latency >= state.scenario.tracing.slow && state.errors.take_sample() => {
+        None if slow && state.errors.take_sample() => {
             state.emit(WorkerEvent::Error(ErrorSample {
                 endpoint: plan.endpoint.name.clone(),
                 class: None,

@@ -102,6 +102,15 @@ impl Engine {
             .await
             .map_err(|e| EngineError::Internal(e.to_string()))?;
         goose::reset_killswitch();
+        if state.client_spans.is_some() {
+            let spans_state = Arc::clone(&state);
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(spans) = &spans_state.client_spans {
+                    spans.shutdown();
+                }
+            })
+            .await;
+        }
 
         if let Err(e) = outcome {
             let reason = goose_error(e);

@@ -69,6 +69,21 @@ impl LatencyHistogram {
         self.inner.value_at_quantile(q) as f64 / 1000.0
     }
 
+    /// How many values are at or under each of `bounds_s` (seconds, ascending); empty when the
+    /// histogram is.
+    pub fn cumulative_counts(&self, bounds_s: &[f64]) -> Vec<u64> {
+        if self.inner.is_empty() {
+            return Vec::new();
+        }
+        bounds_s
+            .iter()
+            .map(|bound| {
+                let micros = (bound * 1e6) as u64;
+                self.inner.count_between(0, micros.min(MAX_MICROS))
+            })
+            .collect()
+    }
+
     /// The usual figures, in milliseconds.
     pub fn latency(&self) -> Latency {
         if self.inner.is_empty() {
@@ -106,6 +121,19 @@ mod tests {
         assert!((l.p50 - 500.0).abs() <= 5.0, "{l:?}");
         assert!((l.p99 - 990.0).abs() <= 10.0, "{l:?}");
         assert!((l.max - 1000.0).abs() <= 10.0, "{l:?}");
+    }
+
+    #[test]
+    fn cumulative_counts_follow_the_bounds() {
+        let mut h = LatencyHistogram::new();
+        assert!(h.cumulative_counts(&[0.01]).is_empty());
+        for micros in [500, 4_000, 9_000, 20_000, 2_000_000] {
+            h.record(micros);
+        }
+        assert_eq!(
+            h.cumulative_counts(&[0.001, 0.01, 0.1, 1.0, 5.0]),
+            vec![1, 3, 4, 4, 5]
+        );
     }
 
     #[test]

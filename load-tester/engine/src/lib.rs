@@ -11,6 +11,7 @@
 
 mod backoff;
 mod breaker;
+mod client_spans;
 mod control;
 mod controller;
 mod dispatcher;
@@ -41,6 +42,8 @@ pub enum EngineError {
     InvalidEndpoint { endpoint: String, reason: String },
     #[error("session id `{0}` cannot be sent in a header")]
     InvalidSessionId(String),
+    #[error("client spans: {0}")]
+    ClientSpans(#[from] client_spans::ClientSpansError),
     #[error("goose: {0}")]
     Goose(String),
     #[error("internal error: {0}")]

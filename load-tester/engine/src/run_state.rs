@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::EngineError;
 use crate::breaker::Breaker;
+use crate::client_spans::{ClientSpans, endpoint_from_env};
 use crate::control::Control;
 use crate::errors::ErrorGroups;
 use crate::plan::EndpointPlan;
@@ -63,6 +64,8 @@ pub struct RunState {
     pub started_at_ms: OnceLock<u64>,
     /// The client every request is sent with (see [`http_client`]).
     pub http: reqwest::Client,
+    /// Spans of failed and slow requests, when an OTLP endpoint is set.
+    pub client_spans: Option<ClientSpans>,
     events: Option<UnboundedSender<WorkerEvent>>,
 }
 
@@ -139,8 +142,15 @@ impl RunState {
             .collect();
         let control = Control::new(&scenario, epoch);
         let http = http_client(&scenario)?;
+        let client_spans = match endpoint_from_env()? {
+            Some(endpoint) if scenario.tracing.enabled => {
+                Some(ClientSpans::new(&endpoint, &session_id, &scenario.name)?)
+            }
+            _ => None,
+        };
         Ok(RunState {
             http,
+            client_spans,
             endpoints,
             global_breaker,
             control,

@@ -5,8 +5,9 @@ use rand::Rng;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// A new `traceparent` value (`00-<32 hex trace id>-<16 hex span id>-01`) and its trace id.
-pub fn new_traceparent(rng: &mut impl Rng) -> (HeaderValue, TraceId) {
+/// A new `traceparent` value (`00-<32 hex trace id>-<16 hex span id>-01`), its trace id and its
+/// span id (the parent the target's span continues; a client span, if one is made, takes it).
+pub fn new_traceparent(rng: &mut impl Rng) -> (HeaderValue, TraceId, u64) {
     let mut trace: u128 = rng.random();
     if trace == 0 {
         trace = 1;
@@ -23,7 +24,7 @@ pub fn new_traceparent(rng: &mut impl Rng) -> (HeaderValue, TraceId) {
     buf[52..].copy_from_slice(b"-01");
     // Only ASCII hex and dashes: always a valid header value.
     let value = HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("00"));
-    (value, TraceId(trace))
+    (value, TraceId(trace), span)
 }
 
 fn write_hex(out: &mut [u8], mut value: u128) {
@@ -52,14 +53,14 @@ mod tests {
         let mut rng = rand::rng();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..1000 {
-            let (value, id) = new_traceparent(&mut rng);
+            let (value, id, span) = new_traceparent(&mut rng);
             let text = value.to_str().unwrap();
             let parts: Vec<&str> = text.split('-').collect();
             assert_eq!(parts.len(), 4, "{text}");
             assert_eq!(parts[0], "00");
             assert_eq!(parts[1], id.to_string());
             assert_eq!(parts[1].len(), 32);
-            assert_eq!(parts[2].len(), 16);
+            assert_eq!(parts[2], format!("{span:016x}"));
             assert_eq!(parts[3], "01");
             assert_ne!(parts[1], "0".repeat(32));
             assert!(seen.insert(parts[1].to_string()));

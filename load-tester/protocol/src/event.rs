@@ -172,14 +172,24 @@ pub struct EndpointTick {
 }
 
 /// One endpoint since the run's start.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EndpointTotals {
     pub requests: u64,
     pub failures: FailureCounts,
     pub short_circuited: u64,
-    /// Latency of every request since the start (from the merged histogram, never an average of
-    /// seconds' percentiles).
+    /// Latency of every timed request since the start (from the merged histogram, never an
+    /// average of seconds' percentiles).
     pub latency: Latency,
+    /// Requests timed since the start (connection failures are counted, not timed).
+    #[serde(default)]
+    pub timed: u64,
+    /// Their latencies added up, in seconds.
+    #[serde(default)]
+    pub latency_sum_s: f64,
+    /// Timed requests at or under each bound of [`crate::LATENCY_BUCKETS_S`] (cumulative, as
+    /// Prometheus `le` buckets); empty before the first. `/metrics` shows them as they are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_buckets: Vec<u64>,
 }
 
 /// The live settings in force: the scenario's, as changed since.

@@ -10,6 +10,7 @@
 mod command;
 mod error_key;
 mod event;
+mod latency_buckets;
 mod launch;
 mod report;
 
@@ -20,6 +21,7 @@ pub use event::{
     FailureCounts, Latency, Lifecycle, LifecycleState, LiveConfig, ReductionState, Tick,
     WorkerEvent,
 };
+pub use latency_buckets::LATENCY_BUCKETS_S;
 pub use launch::Launch;
 pub use report::{EndReason, EndpointReport, ErrorGroup, Report, ThresholdOutcome};
 

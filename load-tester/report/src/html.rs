@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::input::{ReportInput, Second};
 use crate::timeline;
+use crate::trace_link::trace_link;
 
 const UPLOT_JS: &str = include_str!("../assets/uPlot.iife.min.js");
 const UPLOT_CSS: &str = include_str!("../assets/uPlot.min.css");
@@ -441,16 +442,4 @@ fn errors(out: &mut String, input: &ReportInput) {
         );
     }
     out.push_str("</tbody></table>");
-}
-
-/// A trace id as a link when a trace URL template is set (only hex ids are made links).
-fn trace_link(id: &str, template: Option<&str>) -> String {
-    match template {
-        Some(t) if id.chars().all(|c| c.is_ascii_hexdigit()) => format!(
-            "<a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\"><code>{}</code></a>",
-            esc(&t.replace("{trace_id}", id)),
-            esc(id)
-        ),
-        _ => format!("<code>{}</code>", esc(id)),
-    }
 }

@@ -9,10 +9,12 @@
 mod html;
 mod input;
 mod timeline;
+mod trace_link;
 
 pub use html::{esc, render};
 pub use input::{Change, EndpointSecond, ErrorRow, ReportInput, Second, breaker_name};
 pub use timeline::{Event, protections};
+pub use trace_link::{TRACE_ID_PLACEHOLDER, check_trace_url};
 
 /// The `Content-Security-Policy` a report is served with: scripts may run (the charts), but the
 /// page is sandboxed in an origin of its own, so it can never act in the panel's origin, and it

@@ -14,6 +14,7 @@ mod error;
 mod host_check;
 mod hub;
 mod live_settings;
+mod otlp_metrics;
 mod panel;
 mod process;
 mod rate_limit;
@@ -59,6 +60,8 @@ pub enum ServerError {
     },
     #[error("serving: {0}")]
     Serve(std::io::Error),
+    #[error("OTLP metrics: {0}")]
+    OtlpMetrics(#[from] otlp_metrics::EndpointError),
 }
 
 /// How to start beyond the settings.
@@ -80,6 +83,8 @@ pub struct Started {
     pub data_dir: PathBuf,
     state: AppState,
     listener: tokio::net::TcpListener,
+    /// Where and how often `/metrics`' figures are pushed over OTLP, when asked.
+    otlp_metrics: Option<(String, Duration)>,
 }
 
 impl std::fmt::Debug for Started {
@@ -92,6 +97,8 @@ impl std::fmt::Debug for Started {
 
 /// Opens the store, settles sessions left from a previous run, and binds.
 pub async fn start(settings: Settings, options: StartOptions) -> Result<Started, ServerError> {
+    let env = |var: &str| std::env::var(var).ok();
+    let otlp_metrics = otlp_metrics::endpoint(env)?.map(|url| (url, otlp_metrics::interval(env)));
     let data_dir = prepare_dir(&settings.data_dir)?;
     let store = {
         let path = data_dir.join("load-tester.db");
@@ -144,6 +151,7 @@ pub async fn start(settings: Settings, options: StartOptions) -> Result<Started,
         data_dir,
         state,
         listener,
+        otlp_metrics,
     })
 }
 
@@ -155,6 +163,10 @@ impl Started {
     ) -> Result<(), ServerError> {
         let state = self.state;
         let pruner = tokio::spawn(prune_forever(state.clone()));
+        let pusher = self.otlp_metrics.map(|(url, every)| {
+            tracing::info!(%url, ?every, "pushing /metrics' figures over OTLP");
+            tokio::spawn(otlp_metrics::push_forever(state.clone(), url, every))
+        });
         let hosts = host_check::AllowedHosts::new(self.addr, &state.settings.get().allowed_hosts);
         let app = api::router(state.clone()).merge(panel::router()).layer(
             axum::middleware::from_fn_with_state(hosts, host_check::guard),
@@ -177,6 +189,9 @@ impl Started {
             } => Ok(()),
         };
         pruner.abort();
+        if let Some(pusher) = pusher {
+            pusher.abort();
+        }
         state.supervisor.shutdown().await;
         let store = state.store.clone();
         let _ = tokio::task::spawn_blocking(move || store.flush()).await;

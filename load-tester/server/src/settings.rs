@@ -75,6 +75,10 @@ pub struct Settings {
     pub chaos_port: u16,
     /// Seconds a worker keeps running without a server before it stops by itself.
     pub orphan_after_s: u64,
+    /// Link template for trace ids (an http or https URL containing `{trace_id}`, e.g. Grafana's
+    /// Explore URL for a Tempo datasource); the panel turns trace ids into links with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -105,6 +109,7 @@ impl Default for Settings {
             todo_port: 8000,
             chaos_port: 8001,
             orphan_after_s: 30,
+            trace_url: None,
         }
     }
 }
@@ -232,6 +237,11 @@ impl Settings {
                 "must be at least 16 characters (the value is not shown)".into(),
             ));
         }
+        if let Some(template) = &self.trace_url
+            && let Err(message) = lt_report::check_trace_url(template)
+        {
+            return Some(("trace_url", message));
+        }
         for (key, list) in [
             ("allowed_targets", &self.allowed_targets),
             ("allowed_hosts", &self.allowed_hosts),
@@ -334,6 +344,18 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_url_with_its_placeholder_is_taken() {
+        figment::Jail::expect_with(|jail| {
+            let url = "http://localhost:3000/explore?left=%7B%22query%22%3A%22{trace_id}%22%7D";
+            jail.set_env("LT_TRACE_URL", url);
+            let s = Settings::load(None, &Flags::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.trace_url.as_deref(), Some(url));
+            Ok(())
+        });
+        assert_eq!(Settings::default().trace_url, None);
+    }
+
+    #[test]
     fn a_flag_beats_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("LT_BIND", "127.0.0.1:9100");
@@ -376,6 +398,24 @@ mod tests {
                 "LT_ALLOWED_TARGETS",
                 "http://x/y",
                 &["allowed_targets", "http://x/y"],
+            ),
+            (
+                "",
+                "LT_TRACE_URL",
+                "http://grafana:3000/explore",
+                &["trace_url", "LT_", "{trace_id}"],
+            ),
+            (
+                "trace_url = \"ftp://x/{trace_id}\"\n",
+                "",
+                "",
+                &["trace_url", "load-tester.toml", "http://", "ftp://x"],
+            ),
+            (
+                "",
+                "LT_TRACE_URL",
+                "https:///{trace_id}",
+                &["trace_url", "with a host"],
             ),
         ];
         for (file, var, value, wanted) in cases {

@@ -317,8 +317,9 @@ async fn health(State(state): State<ChaosState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<ChaosState>) -> Response {
-    let mut text = state.metrics.render();
+async fn metrics(State(state): State<ChaosState>, headers: http::HeaderMap) -> Response {
+    let format = crate::exposition::Exposition::negotiate(&headers);
+    let mut text = state.metrics.render(format);
     text.push_str(&state.faults.metrics().render());
-    crate::health::prometheus_text(text)
+    format.response(text)
 }

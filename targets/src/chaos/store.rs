@@ -239,6 +239,7 @@ impl Store {
             chaos.dependency = Empty,
         );
         let faults = self.faults.clone();
+        let started = Instant::now();
         let result = async {
             let fault = faults.dependency();
             let timed = tokio::time::timeout(COMMAND_TIMEOUT, async {
@@ -263,6 +264,7 @@ impl Store {
         }
         .instrument(span.clone())
         .await;
+        counter.timed(name, started.elapsed());
         if let Err(e) = &result {
             span.record("otel.status_code", "ERROR");
             tracing::warn!(parent: &span, command = name, class = e.class(), "store command failed: {e}");

@@ -293,7 +293,9 @@ impl Db {
     {
         counter.increment();
         let span = self.query_span(counter, statement);
+        let started = std::time::Instant::now();
         let result = run.instrument(span.clone()).await;
+        counter.timed(statement.name, started.elapsed());
         if let Ok(value) = &result {
             span.record("db.response.rows", value.rows());
         }

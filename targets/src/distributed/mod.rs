@@ -66,8 +66,12 @@ impl crate::health::HasDb for DistributedState {
     }
 }
 
-async fn metrics(State(state): State<DistributedState>) -> impl IntoResponse {
-    crate::health::prometheus_text(state.metrics.render())
+async fn metrics(
+    State(state): State<DistributedState>,
+    headers: http::HeaderMap,
+) -> impl IntoResponse {
+    let format = crate::exposition::Exposition::negotiate(&headers);
+    format.response(state.metrics.render(format))
 }
 
 /// Body of every operation.

@@ -75,6 +75,7 @@ pub fn app(state: EcState) -> Router {
         .with_state(state)
 }
 
-async fn metrics(State(state): State<EcState>) -> impl IntoResponse {
-    crate::health::prometheus_text(state.metrics.render())
+async fn metrics(State(state): State<EcState>, headers: http::HeaderMap) -> impl IntoResponse {
+    let format = crate::exposition::Exposition::negotiate(&headers);
+    format.response(state.metrics.render(format))
 }

@@ -85,7 +85,7 @@ pub async fn observe(State(observer): State<Observer>, mut req: Request, next: N
             service,
             trace_id: trace_id.clone(),
             user_id,
-            queries: QueryCounter::new(service),
+            queries: QueryCounter::with_metrics(service, observer.metrics.clone()),
             started: Instant::now(),
         };
         let queries = ctx.queries.clone();
@@ -120,6 +120,7 @@ pub async fn observe(State(observer): State<Observer>, mut req: Request, next: N
             status.as_u16(),
             started.elapsed(),
             queries.get(),
+            &trace_id,
         );
         response
     }

@@ -136,13 +136,18 @@ async fn health(State(state): State<TodoState>) -> Response {
 
 /// Prometheus text: the shared request, latency, statement and pool series plus the todo
 /// totals, read from the database now (the last values when it does not answer).
-async fn metrics(State(state): State<TodoState>, ctx: RequestContext) -> Response {
+async fn metrics(
+    State(state): State<TodoState>,
+    ctx: RequestContext,
+    headers: http::HeaderMap,
+) -> Response {
     if let Err(e) = state.stats.refresh(&state.db, &ctx.queries).await {
         tracing::warn!("todo totals not refreshed for /metrics: {e}");
     }
-    let mut text = state.metrics.render();
+    let format = crate::exposition::Exposition::negotiate(&headers);
+    let mut text = state.metrics.render(format);
     state.stats.render(&mut text);
-    crate::health::prometheus_text(text)
+    format.response(text)
 }
 
 async fn not_found(uri: http::Uri) -> ApiError {

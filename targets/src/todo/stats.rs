@@ -1,5 +1,5 @@
 //! How many todos exist and how many are completed: read from the database when `/metrics` is
-//! scraped and every [`REFRESH`] in the background, kept for the `todos_total`,
+//! scraped and every [`REFRESH`] in the background, kept for the `todos`,
 //! `todos_completed` and `todos_completion_ratio` series and their OpenTelemetry gauges
 //! (`todos.total`, `todos.completed`, `todos.completion_ratio`).
 
@@ -96,7 +96,7 @@ impl TodoStats {
         let totals = self.get();
         let service = Service::Todo.name();
         for (name, help, value) in [
-            ("todos_total", "Todos stored.", totals.total as f64),
+            ("todos", "Todos stored.", totals.total as f64),
             (
                 "todos_completed",
                 "Completed todos.",
@@ -171,10 +171,7 @@ mod tests {
         });
         let mut out = String::new();
         stats.render(&mut out);
-        assert!(
-            out.contains("todos_total{service=\"todo-api\"} 4\n"),
-            "{out}"
-        );
+        assert!(out.contains("todos{service=\"todo-api\"} 4\n"), "{out}");
         assert!(
             out.contains("todos_completion_ratio{service=\"todo-api\"} 0.25\n"),
             "{out}"

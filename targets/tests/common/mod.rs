@@ -1,10 +1,11 @@
 //! Test helpers: a lab on 127.0.0.1:0 over a fresh SQLite file (own tempdir) or a fresh
 //! PostgreSQL database (own `CREATE DATABASE`, dropped at the end), and a small HTTP client;
-//! [`otlp`] is a real OTLP/HTTP receiver.
+//! [`otlp`] is a real OTLP/HTTP receiver (shared with the end-to-end tests, in `lt-testkit`).
 
 #![allow(dead_code)]
 
-pub mod otlp;
+#[allow(unused_imports)] // not every test binary uses it
+pub use lt_testkit::otlp;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, Ordering};

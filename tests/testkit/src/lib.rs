@@ -2,9 +2,11 @@
 //!
 //! [`Fixture`] is a real HTTP server on `127.0.0.1:0` whose endpoints succeed, fail, slow down or
 //! hang on demand, and which records every request it receives (path, trace context, user id,
-//! arrival time), so tests check load from the target's side.
+//! arrival time), so tests check load from the target's side. [`otlp::Receiver`] is a real
+//! OTLP/HTTP receiver that decodes what exporters send.
 
 mod fixture;
+pub mod otlp;
 mod process;
 
 pub use fixture::{Fixture, Mode, Received};

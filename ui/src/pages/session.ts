@@ -4,7 +4,7 @@
 import { ApiError, call, get } from "../api";
 import { type ChartPoint, sessionCharts, WINDOW_SECONDS } from "../charts";
 import { openStream } from "../connection";
-import { badge, copy, fill, field, h, setText, toast } from "../dom";
+import { badge, fill, field, h, setText, toast } from "../dom";
 import * as fmt from "../format";
 import { ShareWindow } from "../series";
 import { emergencyStop } from "../shell";
@@ -25,6 +25,7 @@ import {
   type Tick,
 } from "../types";
 import type { Page } from "./page";
+import { traceId, traceUrlTemplate } from "./trace_id";
 
 /** A session's rate, latency and counts over some span (the whole run, or the last second). */
 interface Figures {
@@ -52,9 +53,9 @@ export const sessionPage: Page = (root, _params, path) => {
   const cleanups: (() => void)[] = [];
   fill(root, h("p", { class: "muted" }, `Loading session ${id}…`));
 
-  void get<Session>(`/api/sessions/${encodeURIComponent(id)}`)
-    .then((s) => {
-      if (!closed) cleanups.push(render(root, s));
+  void Promise.all([get<Session>(`/api/sessions/${encodeURIComponent(id)}`), traceUrlTemplate()])
+    .then(([s, traceUrl]) => {
+      if (!closed) cleanups.push(render(root, s, traceUrl));
     })
     .catch((e) => fill(root, h("h1", {}, "Session"), h("p", { class: "form-error" }, e instanceof ApiError && e.status === 404 ? `There is no session ${id}.` : `Could not load session ${id}: ${e.message}`)));
   return () => {
@@ -63,7 +64,8 @@ export const sessionPage: Page = (root, _params, path) => {
   };
 };
 
-function render(root: HTMLElement, session: Session): () => void {
+function render(root: HTMLElement, session: Session, traceUrl: string | null): () => void {
+  const traceButton = (id: string) => traceId(id, traceUrl);
   const live = isLive(session.status);
   const charts = sessionCharts(live ? WINDOW_SECONDS : 86_400);
   const kpi: Record<string, HTMLElement> = {};
@@ -550,15 +552,6 @@ function renderControls(root: HTMLElement, session: Session, lastChange: HTMLEle
       h("div", { class: "inline-form" }, h("button", { type: "button", class: "btn btn-emergency", onclick: () => void emergencyStop() }, "⚠ Emergency stop")),
     ),
     lastChange,
-  );
-}
-
-function traceButton(traceId: string): HTMLElement {
-  return h(
-    "button",
-    { type: "button", class: "trace", title: "Copy the trace id", "aria-label": `Copy trace id ${traceId}`, onclick: () => void copy(traceId) },
-    h("code", {}, traceId.slice(0, 16)),
-    h("span", { class: "copy-label" }, " copy"),
   );
 }
 

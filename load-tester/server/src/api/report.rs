@@ -73,7 +73,7 @@ pub async fn report_html(
         seconds: seconds.iter().map(second).collect(),
         changes,
         errors,
-        trace_url: None,
+        trace_url: app.settings.get().trace_url.clone(),
     };
     let html = lt_report::render(&input);
     Ok((

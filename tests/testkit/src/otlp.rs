@@ -2,7 +2,6 @@
 //! 127.0.0.1:0, decodes the protobuf requests the exporters send, and keeps what arrived with
 //! the `service.name` of its resource.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,6 @@ use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
-use tokio::sync::watch;
 
 /// A received span.
 #[derive(Clone, Debug)]
@@ -52,11 +50,18 @@ pub struct Received {
 type Store = Arc<Mutex<Received>>;
 
 /// The running receiver; stops when dropped.
+#[derive(Debug)]
 pub struct Receiver {
     /// Base URL (`OTEL_EXPORTER_OTLP_ENDPOINT` style).
     pub url: String,
     store: Store,
-    _stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Text of a string or integer value.
@@ -149,17 +154,14 @@ impl Receiver {
             .route("/v1/metrics", post(metrics))
             .route("/v1/logs", post(logs))
             .with_state(store.clone());
-        let listener = targets::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the receiver");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let (stop, _) = watch::channel(false);
-        targets::spawn_server(listener, router, &stop);
-        Self {
-            url,
-            store,
-            _stop: stop,
-        }
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { url, store, task }
     }
 
     /// A copy of what arrived so far.
