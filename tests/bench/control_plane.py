@@ -7,6 +7,11 @@ emergency-stop latency and time to target silence (also while the target hangs o
 request), graceful-stop time, and the server's RSS over the run.
 
     python3 tests/bench/control_plane.py --bin target/release/load-tester [--sessions 10]
+        [--saturate-bundled 64]
+
+With `--saturate-bundled N` the server runs its bundled targets (in their own process) and one
+more session drives N users without think time at the bundled EC app, so the figures show the
+control plane while its bundled targets are saturated.
 
 Timings are printed, never asserted. Standard library only.
 """
@@ -98,7 +103,8 @@ def scenario(target_port, users):
     )
 
 
-def start_sessions(port, target, n, users):
+def start_sessions(port, target, n, users, already=0):
+    """Starts n sessions and waits until they (and `already` others) run."""
     ids = []
     for _ in range(n):
         status, body, _ = call(port, "POST", "/api/sessions", {"scenario_yaml": scenario(target.port, users)})
@@ -107,7 +113,7 @@ def start_sessions(port, target, n, users):
     deadline = time.time() + 60
     while time.time() < deadline:
         _, body, _ = call(port, "GET", "/api/sessions?status=running")
-        if len(body["sessions"]) == n:
+        if len(body["sessions"]) == n + already:
             return ids
         time.sleep(0.2)
     raise SystemExit("sessions did not all start")
@@ -184,15 +190,21 @@ def main():
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--users", type=int, default=5)
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument("--saturate-bundled", type=int, default=0, metavar="USERS",
+                        help="run the bundled targets and drive this many users at the EC app")
     args = parser.parse_args()
     args.port = args.port or free_port()
     target = Target()
     data = tempfile.mkdtemp()
     env = dict(os.environ, LT_API_TOKEN=TOKEN, LT_RATE_LIMIT="0", LT_LOG="warn")
-    server = subprocess.Popen(
-        [args.bin, "serve", "--no-targets", "--bind", f"127.0.0.1:{args.port}", "--data-dir", data],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    command = [args.bin, "serve", "--bind", f"127.0.0.1:{args.port}", "--data-dir", data]
+    ec_port = free_port()
+    if args.saturate_bundled:
+        env.update(LT_EC_PORT=str(ec_port), LT_DISTRIBUTED_PORT=str(free_port()),
+                   LT_TODO_PORT=str(free_port()), LT_CHAOS_PORT=str(free_port()))
+    else:
+        command.append("--no-targets")
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -200,8 +212,19 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
+        if args.saturate_bundled:
+            hammer = (
+                f"name: saturate\ntarget: http://127.0.0.1:{ec_port}\n"
+                f"load:\n  users: {args.saturate_bundled}\n  duration: 30m\n  think_time: 0s\n"
+                "endpoints:\n  - { name: products, path: /api/products }\n"
+                "  - { name: n-plus-one, path: /performance/n-plus-one }\n"
+                "protection:\n  max_errors_per_minute: off\n"
+            )
+            status, body, _ = call(args.port, "POST", "/api/sessions", {"scenario_yaml": hammer})
+            assert status == 201, body
+            time.sleep(5)
         rss = [rss_kb(server.pid)]
-        ids = start_sessions(args.port, target, args.sessions, args.users)
+        ids = start_sessions(args.port, target, args.sessions, args.users, 1 if args.saturate_bundled else 0)
         time.sleep(3)
         rss.append(rss_kb(server.pid))
         gets = [call(args.port, "GET", "/api/sessions")[2] for _ in range(300)]
@@ -230,7 +253,8 @@ def main():
         time.sleep(2)
         end_status, graceful_ms, graceful_silence = graceful(args.port, target, sid)
 
-        print(f"| figure ({args.sessions} sessions x {args.users} users) | value |")
+        saturated = f"; bundled targets saturated by {args.saturate_bundled} users" if args.saturate_bundled else ""
+        print(f"| figure ({args.sessions} sessions x {args.users} users{saturated}) | value |")
         print("|---|---|")
         print(f"| GET /api/sessions p50 / p99 | {pct(gets, 50):.2f} / {pct(gets, 99):.2f} ms |")
         print(f"| PATCH users p50 / p99 | {pct(patches, 50):.2f} / {pct(patches, 99):.2f} ms |")

@@ -6,7 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// Drive realistic load at services you own, and gate releases on it.
 #[derive(Debug, Parser)]
-#[command(name = "load-tester", version, about)]
+#[command(
+    name = "load-tester",
+    version,
+    about,
+    after_help = "With no command, `load-tester` is `load-tester serve`: the control panel and \
+    API on http://127.0.0.1:8080 with the bundled targets."
+)]
 pub struct Cli {
     /// More log output on stderr (-v, -vv); `LT_LOG` takes a full filter.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -72,8 +72,10 @@ fn openapi() -> u8 {
 /// Logs go to stderr through `tracing`; set up before Goose would install its own logger, so
 /// Goose's `log` lines come through here too (its per-failure warnings are kept quiet).
 fn init_tracing(verbose: u8) {
+    // TLS and connection errors are the run's classified failures (the summary groups them);
+    // the libraries' own log lines about them only come back with -v.
     let default = match verbose {
-        0 => "warn,goose=error",
+        0 => "warn,goose=error,rustls=off,hyper_util=off,reqwest=off",
         1 => "info,goose=warn",
         _ => "debug,goose=info",
     };
