@@ -77,3 +77,50 @@ async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipped_scenario_reaches_the_bundled_target_wherever_it_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_targets(
+        dir.path(),
+        &[
+            ("LT_EC_PORT", "0"),
+            ("LT_DISTRIBUTED_PORT", "0"),
+            ("LT_TODO_PORT", "0"),
+            ("LT_CHAOS_PORT", "0"),
+        ],
+    )
+    .await;
+    let ec = server
+        .banner
+        .split("ec http://")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '\n']).next())
+        .map(|addr| format!("http://{addr}"))
+        .unwrap_or_else(|| panic!("no ec address in:\n{}", server.banner));
+    // smoke.yaml says `{{ env.EC_URL | default('http://127.0.0.1:5001') }}`; the server fills
+    // EC_URL with where its EC app really listens, for the listing, the check and the worker.
+    let listing = server.get("/api/scenarios").await;
+    let smoke = listing["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["file"] == "smoke.yaml")
+        .unwrap();
+    assert_eq!(smoke["target"], ec.as_str(), "{smoke}");
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/sessions",
+            Some(serde_json::json!({ "scenario": "smoke", "overrides": { "duration": "3s" } })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["target"], ec.as_str());
+    let id = body["id"].as_str().unwrap().to_string();
+    let done = server
+        .wait_status(&id, "completed", Duration::from_secs(60))
+        .await;
+    assert!(done["summary"]["requests"].as_u64().unwrap() > 0, "{done}");
+    assert_eq!(done["summary"]["failures"], 0, "{done}");
+}

@@ -111,7 +111,7 @@ test("the panel drives a session from the token to the compare view", { timeout:
     const settings = await api("GET", "/api/settings");
     assert.equal(settings.trace_url, TRACE_URL);
     for (const where of ["#error-log", "#error-groups"]) {
-      await until(`a trace link in ${where}`, () => page.locator(`${where} a.trace-link`).count(), (n) => n > 0, 15_000);
+      await until(`a trace link in ${where}`, () => page.locator(`${where} a.trace-link`).count(), (n) => n > 0, 30_000);
       const link = page.locator(`${where} a.trace-link`).first();
       const id = await link.getAttribute("data-trace-id");
       assert.match(id, /^[0-9a-f]{32}$/, `${where}: a W3C trace id`);
@@ -130,6 +130,16 @@ test("the panel drives a session from the token to the compare view", { timeout:
     await until("products' share falls to 0", share, (s) => s.trim() === "0 %", 30_000);
     const other = number(await text('tr[data-endpoint="product"] td[data-k="share"]'));
     assert.ok(other > 50, `product now takes the traffic: ${other} %`);
+  });
+
+  await t.test("a running session opened again charts it from its first second", async () => {
+    await until("ten seconds run", () => text("#kpi-elapsed"), (s) => /min|[1-9]\d s/.test(s));
+    await page.reload();
+    const seconds = () => page.locator(".chart").first().getAttribute("data-seconds");
+    await until("the stored seconds, then the live ones", seconds, (s) => {
+      const [from, to] = String(s ?? "").split("-").map(Number);
+      return from <= 2 && to >= 10;
+    });
   });
 
   await t.test("users change live", async () => {

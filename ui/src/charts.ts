@@ -60,7 +60,11 @@ export class TimeChart {
 
   /** Adds a point; the chart redraws at most once per animation frame. */
   push(x: number, values: number[]): void {
-    if (this.window.push(x, values)) this.redraw();
+    if (!this.window.push(x, values)) return;
+    // Which seconds the chart holds, for tests (set now: frames may wait while a tab is hidden).
+    const xs = this.window.data()[0];
+    this.element.dataset.seconds = `${xs[0]}-${xs[xs.length - 1]}`;
+    this.redraw();
   }
 
   private redraw(): void {

@@ -52,7 +52,8 @@ fn load_scenario(args: &RunArgs) -> Result<lt_scenario::Scenario, String> {
         arrival_rate: args.arrival_rate,
         ..Overrides::default()
     };
-    lt_scenario::parse_with_overrides(&name, &text, &overrides).map_err(|d| d.to_string())
+    lt_scenario::parse_with_env(&name, &text, &overrides, &crate::runtime::process_env())
+        .map_err(|d| d.to_string())
 }
 
 async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {

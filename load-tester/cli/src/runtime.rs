@@ -45,3 +45,13 @@ pub fn stop_on_sigterm(handle: &EngineHandle) -> tokio::task::JoinHandle<()> {
         handle.stop("signal (SIGTERM)");
     })
 }
+
+/// This process's environment variables (those with UTF-8 names and values), for a scenario's
+/// `{{ env.NAME }}` templates.
+pub fn process_env() -> lt_scenario::Env {
+    lt_scenario::Env::from_vars(
+        std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }),
+    )
+}

@@ -75,10 +75,24 @@ async fn serve(settings: lt_server::Settings, renew_token: bool) -> anyhow::Resu
         .iter()
         .flat_map(|l| l.addrs.values().map(ToString::to_string))
         .collect();
+    // Their URLs as the scenarios' `{{ env.EC_URL }}`-style templates read them (a wildcard
+    // bind address is reached on loopback).
+    let bundled_urls = lab
+        .iter()
+        .flat_map(|l| l.addrs.iter())
+        .map(|(name, addr)| {
+            let mut addr = *addr;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            (name.to_string(), format!("http://{addr}"))
+        })
+        .collect();
     let options = lt_server::StartOptions {
         worker_exe: exe,
         renew_token,
         extra_allowed,
+        bundled_urls,
     };
     if let Some(lab) = &lab {
         let list: Vec<String> = lab

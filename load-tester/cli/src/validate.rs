@@ -15,7 +15,8 @@ pub fn main(args: &ValidateArgs) -> u8 {
                 continue;
             }
         };
-        match lt_scenario::parse(&name, &text) {
+        let env = crate::runtime::process_env();
+        match lt_scenario::parse_with_env(&name, &text, &Default::default(), &env) {
             Ok(scenario) => println!(
                 "{name}: ok ({} endpoint{}, {} threshold{})",
                 scenario.endpoints.len(),

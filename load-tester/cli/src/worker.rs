@@ -36,8 +36,11 @@ pub fn main(args: WorkerArgs) -> u8 {
             return exit::INVALID;
         }
     };
+    // The server hands its own variables and its bundled targets' URLs down, so the worker
+    // reads `{{ env.* }}` templates as the server did.
+    let env = crate::runtime::process_env();
     let scenario =
-        match lt_scenario::parse_with_overrides(&launch.source, &launch.yaml, &launch.overrides) {
+        match lt_scenario::parse_with_env(&launch.source, &launch.yaml, &launch.overrides, &env) {
             Ok(s) => s,
             Err(d) => {
                 eprintln!("{d}");

@@ -8,6 +8,7 @@
 pub mod address;
 mod diagnostic;
 pub mod duration;
+pub mod env;
 mod live;
 mod model;
 mod parse;
@@ -16,10 +17,11 @@ pub mod threshold;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::{format_duration, parse_duration};
+pub use env::Env;
 pub use live::{CapExceeded, LiveChange, LiveLimits, Refusal, check_change};
 pub use model::*;
 pub use parse::{
-    apply_overrides, check_weights, check_weights_against, parse, parse_threshold,
+    apply_overrides, check_weights, check_weights_against, parse, parse_threshold, parse_with_env,
     parse_with_overrides,
 };
 pub use threshold::{Comparison, Threshold, ThresholdMetric};

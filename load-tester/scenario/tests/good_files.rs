@@ -468,6 +468,8 @@ fn the_reference_examples_are_valid() {
     for snippet in &examples[1..examples.len() - 1] {
         let text = if snippet.starts_with("endpoints:") {
             format!("name: x\ntarget: http://x\n{snippet}")
+        } else if snippet.starts_with("target:") {
+            format!("name: x\n{snippet}\nendpoints: [{{name: n-plus-one, path: /}}]\n")
         } else {
             format!(
                 "name: x\ntarget: http://x\nendpoints: [{{name: n-plus-one, path: /}}]\n{snippet}"

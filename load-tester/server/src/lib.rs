@@ -18,6 +18,7 @@ mod otlp_metrics;
 mod panel;
 mod process;
 mod rate_limit;
+mod scenario_env;
 mod session;
 pub mod settings;
 mod state;
@@ -73,6 +74,9 @@ pub struct StartOptions {
     pub renew_token: bool,
     /// More allowed target hosts (host:port of the bundled targets).
     pub extra_allowed: Vec<String>,
+    /// The bundled targets' URLs by name (`ec`, `distributed`, `todo`, `chaos`), for the
+    /// `{{ env.EC_URL }}`-style templates of scenarios.
+    pub bundled_urls: Vec<(String, String)>,
 }
 
 /// A bound server, ready to serve.
@@ -120,6 +124,19 @@ pub async fn start(settings: Settings, options: StartOptions) -> Result<Started,
         Arc::clone(&hub),
         options.worker_exe,
         data_dir.clone(),
+        scenario_env::ScenarioEnv::new(
+            options
+                .bundled_urls
+                .into_iter()
+                .filter_map(|(name, url)| {
+                    let var = scenario_env::BUNDLED_URL_VARS
+                        .iter()
+                        .find(|(n, _)| *n == name)?
+                        .1;
+                    Some((var.to_string(), url))
+                })
+                .collect(),
+        ),
     );
     let recovered = supervisor.recover().await?;
     let now = settings.get();

@@ -25,6 +25,7 @@ use crate::blocking::off_runtime;
 use crate::hub::{Hub, Kind};
 use crate::live_settings::LiveSettings;
 use crate::process::{is_worker_alive, kill_group, wait_gone};
+use crate::scenario_env::ScenarioEnv;
 use crate::session::{LiveSession, Status, TaskEnds, lock};
 use crate::time::now_ms;
 
@@ -62,6 +63,7 @@ pub struct Supervisor {
     hub: Arc<Hub>,
     exe: PathBuf,
     data_dir: PathBuf,
+    scenario_env: ScenarioEnv,
     sessions: Mutex<HashMap<String, Arc<LiveSession>>>,
 }
 
@@ -72,6 +74,7 @@ impl Supervisor {
         hub: Arc<Hub>,
         exe: PathBuf,
         data_dir: PathBuf,
+        scenario_env: ScenarioEnv,
     ) -> Arc<Supervisor> {
         Arc::new(Supervisor {
             settings,
@@ -79,8 +82,14 @@ impl Supervisor {
             hub,
             exe,
             data_dir,
+            scenario_env,
             sessions: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The variables a scenario's `{{ env.NAME }}` templates read on this server.
+    pub fn scenario_env(&self) -> lt_scenario::Env {
+        self.scenario_env.env()
     }
 
     /// The folder of session `id` (its reports and worker log).
@@ -184,6 +193,7 @@ impl Supervisor {
             .try_clone()
             .map_err(|e| StartError::Io(format!("the worker log: {e}")))?;
         let mut child = tokio::process::Command::new(&self.exe)
+            .envs(self.scenario_env.fill_ins().iter().cloned())
             .arg("worker")
             .arg("--socket")
             .arg(socket)

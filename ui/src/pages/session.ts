@@ -388,10 +388,10 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
         toast(`Not stopped: ${e instanceof Error ? e.message : e}`, "error");
       }
     });
-    if (session.live?.last_tick) onTick(session.live.last_tick);
-    // Stored seconds first (the chart's past), then the live stream; a second seen twice counts once.
+    // Stored seconds first (the chart's past), then the last tick and the live stream; a second
+    // seen twice counts once. (Charting the last tick first would hide every second before it.)
     const after = Math.max(0, (session.totals.seconds ?? 0) - WINDOW_SECONDS);
-    const buffered: Tick[] = [];
+    const buffered: Tick[] = session.live?.last_tick ? [session.live.last_tick] : [];
     let backfilled = false;
     const stream = openStream(`/api/sessions/${session.id}/events`, (e) => {
       if (e.event === "tick") {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::reader::{Item, Map, Reader};
 use super::url::{Rest, check_http_url};
 use super::{endpoints, load, overrides, protection, thresholds, user_ids};
+use crate::env::Env;
 use crate::{Overrides, Scenario, TracingOptions};
 
 const FIELDS: &[&str] = &[
@@ -30,6 +31,7 @@ pub(crate) fn read(
     or: &mut Reader,
     root: &Item<'_>,
     o: &Overrides,
+    env: &Env,
 ) -> Option<Scenario> {
     let errors_before = r.count();
     let map = r.map(root, FIELDS)?;
@@ -46,16 +48,17 @@ pub(crate) fn read(
     };
     let target = match (&o.target, map.value("target")) {
         (Some(t), _) => Some(t.clone()),
-        (None, Some(i)) => {
-            r.text(&i)
-                .and_then(|t| match check_http_url(t.trim(), Rest::BaseOnly) {
-                    Ok(url) => Some(url),
-                    Err(message) => {
-                        r.error_at(&i, message);
-                        None
-                    }
-                })
-        }
+        (None, Some(i)) => r.text(&i).and_then(|t| {
+            let url = crate::env::expand(t.trim(), env)
+                .and_then(|t| check_http_url(t.trim(), Rest::BaseOnly));
+            match url {
+                Ok(url) => Some(url),
+                Err(message) => {
+                    r.error_at(&i, message);
+                    None
+                }
+            }
+        }),
         (None, None) => {
             let pos = map.get("target").map_or(map.pos, |i| i.pos);
             r.error(pos, "target", MISSING_TARGET);

@@ -19,6 +19,7 @@ mod yaml;
 
 pub(crate) use yaml::too_deep;
 
+use crate::env::Env;
 use crate::{Diagnostics, Overrides, Scenario};
 
 pub use overrides::{apply_overrides, check_weights, check_weights_against};
@@ -36,6 +37,17 @@ pub fn parse_with_overrides(
     text: &str,
     overrides: &Overrides,
 ) -> Result<Scenario, Diagnostics> {
+    parse_with_env(file, text, overrides, &Env::default())
+}
+
+/// Like [`parse_with_overrides`], with the environment variables `{{ env.NAME }}` templates in
+/// `target` may read.
+pub fn parse_with_env(
+    file: &str,
+    text: &str,
+    overrides: &Overrides,
+    env: &Env,
+) -> Result<Scenario, Diagnostics> {
     let mut override_problems = reader::Reader::new(overrides::SOURCE);
     let valid = overrides::check(&mut override_problems, overrides);
     let mut r = reader::Reader::new(file);
@@ -45,6 +57,7 @@ pub fn parse_with_overrides(
             &mut override_problems,
             &reader::Item::root(&root),
             &valid,
+            env,
         )
     });
     match scenario {

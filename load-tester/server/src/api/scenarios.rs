@@ -17,14 +17,16 @@ pub const INLINE_SOURCE: &str = "<api>";
 #[utoipa::path(get, path = "/api/scenarios", operation_id = "list_scenarios", tag = "scenarios",
     responses((status = 200, description = "Scenario files in the scenarios folder, secrets masked", body = ScenarioList)))]
 pub async fn list(State(app): State<AppState>) -> ApiResult<Json<ScenarioList>> {
-    let dir = app.settings.get().scenarios_dir.clone();
-    let entries = tokio::task::spawn_blocking(move || read_dir(&dir))
+    let settings = app.settings.get();
+    let dir = settings.scenarios_dir.clone();
+    let env = app.supervisor.scenario_env();
+    let entries = tokio::task::spawn_blocking(move || read_dir(&dir, &env))
         .await
         .map_err(|e| ApiError::internal("listing scenarios", e))??;
     Ok(Json(ScenarioList { scenarios: entries }))
 }
 
-fn read_dir(dir: &Path) -> ApiResult<Vec<ScenarioFile>> {
+fn read_dir(dir: &Path, env: &lt_scenario::Env) -> ApiResult<Vec<ScenarioFile>> {
     let read = std::fs::read_dir(dir).map_err(|e| {
         ApiError::internal(
             &format!("reading the scenarios folder {}", dir.display()),
@@ -43,32 +45,34 @@ fn read_dir(dir: &Path) -> ApiResult<Vec<ScenarioFile>> {
             let file = path.file_name()?.to_str()?.to_string();
             let text = std::fs::read_to_string(path).ok()?;
             let yaml = lt_scenario::redact::mask_secrets(&text);
-            Some(match lt_scenario::parse(&file, &text) {
-                Ok(s) => ScenarioFile {
-                    file,
-                    valid: true,
-                    name: Some(s.name),
-                    description: s.description,
-                    target: Some(s.target),
-                    users: Some(s.load.users),
-                    duration: Some(lt_scenario::format_duration(s.load.duration)),
-                    endpoints: Some(s.endpoints.into_iter().map(|e| e.name).collect()),
-                    problems: None,
-                    yaml,
+            Some(
+                match lt_scenario::parse_with_env(&file, &text, &Default::default(), env) {
+                    Ok(s) => ScenarioFile {
+                        file,
+                        valid: true,
+                        name: Some(s.name),
+                        description: s.description,
+                        target: Some(s.target),
+                        users: Some(s.load.users),
+                        duration: Some(lt_scenario::format_duration(s.load.duration)),
+                        endpoints: Some(s.endpoints.into_iter().map(|e| e.name).collect()),
+                        problems: None,
+                        yaml,
+                    },
+                    Err(d) => ScenarioFile {
+                        file,
+                        valid: false,
+                        name: None,
+                        description: None,
+                        target: None,
+                        users: None,
+                        duration: None,
+                        endpoints: None,
+                        problems: Some(d.iter().map(|d| d.to_string()).collect()),
+                        yaml,
+                    },
                 },
-                Err(d) => ScenarioFile {
-                    file,
-                    valid: false,
-                    name: None,
-                    description: None,
-                    target: None,
-                    users: None,
-                    duration: None,
-                    endpoints: None,
-                    problems: Some(d.iter().map(|d| d.to_string()).collect()),
-                    yaml,
-                },
-            })
+            )
         })
         .collect())
 }
@@ -109,10 +113,11 @@ pub fn find(dir: &Path, name: &str) -> ApiResult<(String, String)> {
         (status = 200, description = "Valid: what it would run", body = Validated),
         (status = 422, description = "Invalid: positioned diagnostics in `details.diagnostics` (`invalid_scenario`)", body = ErrorBody),
     ))]
-pub async fn validate(body: ApiBody) -> ApiResult<Json<Validated>> {
+pub async fn validate(State(app): State<AppState>, body: ApiBody) -> ApiResult<Json<Validated>> {
     let body = body.text()?;
-    let scenario =
-        lt_scenario::parse(INLINE_SOURCE, &body).map_err(|d| ApiError::diagnostics(&d))?;
+    let env = app.supervisor.scenario_env();
+    let scenario = lt_scenario::parse_with_env(INLINE_SOURCE, &body, &Default::default(), &env)
+        .map_err(|d| ApiError::diagnostics(&d))?;
     Ok(Json(Validated {
         valid: true,
         duration: lt_scenario::format_duration(scenario.load.duration),

@@ -62,7 +62,8 @@ pub async fn start(
             ));
         }
     };
-    let scenario = lt_scenario::parse_with_overrides(&source, &yaml, &body.overrides)
+    let env = app.supervisor.scenario_env();
+    let scenario = lt_scenario::parse_with_env(&source, &yaml, &body.overrides, &env)
         .map_err(|d| ApiError::diagnostics(&d))?;
     app.allow.check_scenario(&scenario)?;
     let caps = app.settings.get();

@@ -68,7 +68,7 @@ pub fn tick(second: u64) -> Tick {
         latency: latency(10.0 + s),
         total_requests: 1_000 * second,
         total_failures: 10 * second,
-        total_latency: latency(10.0 + s),
+        total_latency: latency(100.0 + s),
         errors_last_minute: 7 * second,
         load_reduction: Some(ReductionState {
             parked_users: 2,
