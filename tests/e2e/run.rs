@@ -457,3 +457,35 @@ async fn a_shorter_duration_scales_the_ramp_and_says_so() {
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("overrides.ramp_up"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_latency_rule_is_not_passed_by_connection_failures() {
+    // A target that is down answers nothing: its refused connections are counted, not timed,
+    // so `p95 < 2s` has nothing to measure and fails instead of passing on their quick errors.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &format!("http://127.0.0.1:{port}"),
+        "  users: 2\n  duration: 2s\n  think_time: { min: 5ms, max: 10ms }",
+        "  - { name: gone, path: /e/gone }",
+        "protection:\n  max_errors_per_minute: off\nthresholds:\n  - \"p95 < 2s\"",
+    );
+    let file = write_scenario(dir.path(), "down.yaml", &yaml);
+    let out = load_tester(&["run", file.to_str().unwrap(), "--quiet"]).await;
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("FAIL  p95 < 2s  (observed no data)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("FAIL  at least one request succeeded (default)  (observed 0 requests)"),
+        "{}",
+        out.stdout
+    );
+}

@@ -20,7 +20,10 @@ pub struct Measured<'a> {
 /// Judges `threshold` on `measured` over a run of `duration_s` seconds. Without any request
 /// there is nothing to measure and the rule fails (a gate should not pass on no data).
 pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) -> ThresholdOutcome {
-    let observed = if measured.requests == 0 {
+    // Nothing to measure: no request at all, or (for a latency rule) no request that was timed,
+    // such as when every connection was refused.
+    let untimed = threshold.metric.is_latency() && measured.latency.count() == 0;
+    let observed = if measured.requests == 0 || untimed {
         None
     } else {
         let h = measured.latency;
@@ -140,6 +143,19 @@ mod tests {
         assert!(!n.passed);
         assert_eq!(n.observed, None);
         assert_eq!(n.unit, "ms");
+        // Requests that were all refused connections: counted, never timed.
+        let refused = Measured {
+            requests: 40,
+            failures: 40,
+            latency: &empty,
+        };
+        let r = judge(
+            &rule(ThresholdMetric::P95, Comparison::Lt, 2000.0),
+            &refused,
+            10.0,
+        );
+        assert!(!r.passed);
+        assert_eq!(r.observed_text(), "no data");
         assert_eq!(e.observed_text(), "2.00 %");
     }
 
