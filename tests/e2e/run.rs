@@ -9,6 +9,15 @@ use std::time::Duration;
 use common::{BIN, load_tester, read_json, scenario};
 use lt_testkit::{Fixture, Mode, write_scenario};
 
+/// A port nobody listens on: bind, read the port, close.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 const FAST: &str = "  users: 4\n  duration: 3s\n  think_time: { min: 0s, max: 0s }";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,12 +244,7 @@ async fn a_target_answering_500_aborts_on_the_error_budget_with_exit_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_is_recorded_not_a_crash() {
-    // A port nobody listens on: bind, read the port, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(
         &format!("http://127.0.0.1:{port}"),
@@ -462,11 +466,7 @@ async fn a_shorter_duration_scales_the_ramp_and_says_so() {
 async fn a_latency_rule_is_not_passed_by_connection_failures() {
     // A target that is down answers nothing: its refused connections are counted, not timed,
     // so `p95 < 2s` has nothing to measure and fails instead of passing on their quick errors.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let dir = tempfile::tempdir().unwrap();
     let yaml = scenario(
         &format!("http://127.0.0.1:{port}"),

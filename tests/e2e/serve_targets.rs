@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use control::{Server, kill9, pids_of};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
-    let dir = tempfile::tempdir().unwrap();
+/// A server whose bundled targets listen on ports of their choosing, and its EC app's URL (from
+/// the start-up banner).
+async fn with_targets_on_free_ports(dir: &std::path::Path) -> (Server, String) {
     let server = Server::start_with_targets(
-        dir.path(),
+        dir,
         &[
             ("LT_EC_PORT", "0"),
             ("LT_DISTRIBUTED_PORT", "0"),
@@ -29,6 +29,13 @@ async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
         .and_then(|rest| rest.split([',', '\n']).next())
         .map(|addr| format!("http://{addr}"))
         .unwrap_or_else(|| panic!("no ec address in:\n{}", server.banner));
+    (server, ec)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, ec) = with_targets_on_free_ports(dir.path()).await;
     let health = format!("{ec}/health");
     let client = reqwest::Client::new();
     assert_eq!(client.get(&health).send().await.unwrap().status(), 200);
@@ -81,23 +88,7 @@ async fn the_bundled_targets_are_a_supervised_child_of_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shipped_scenario_reaches_the_bundled_target_wherever_it_listens() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start_with_targets(
-        dir.path(),
-        &[
-            ("LT_EC_PORT", "0"),
-            ("LT_DISTRIBUTED_PORT", "0"),
-            ("LT_TODO_PORT", "0"),
-            ("LT_CHAOS_PORT", "0"),
-        ],
-    )
-    .await;
-    let ec = server
-        .banner
-        .split("ec http://")
-        .nth(1)
-        .and_then(|rest| rest.split([',', '\n']).next())
-        .map(|addr| format!("http://{addr}"))
-        .unwrap_or_else(|| panic!("no ec address in:\n{}", server.banner));
+    let (server, ec) = with_targets_on_free_ports(dir.path()).await;
     // smoke.yaml says `{{ env.EC_URL | default('http://127.0.0.1:5001') }}`; the server fills
     // EC_URL with where its EC app really listens, for the listing, the check and the worker.
     let listing = server.get("/api/scenarios").await;

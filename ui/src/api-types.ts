@@ -1473,7 +1473,7 @@ export interface components {
             requests: number;
             /**
              * Format: double
-             * @description Requests per second over the whole run (live: over the last second).
+             * @description Requests per second over the whole run.
              */
             rps: number;
             /**

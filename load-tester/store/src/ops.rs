@@ -341,8 +341,8 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
     }
 
     // Totals move forward only: an old tick replayed late, or one arriving after the session
-    // ended (whose totals then come from its summary), leaves them alone. The p95 is the whole
-    // run's, so a session that ends without a report still shows a whole-run figure.
+    // ended (whose totals then come from its summary), leaves them alone. The rate and the p95
+    // are the whole run's, so a session that ends without a report still shows whole-run figures.
     conn.prepare_cached(
         "UPDATE sessions SET last_second = ?2, requests = ?3, failures = ?4, rps = ?5,
              p95_ms = ?6, active_users = ?7
@@ -353,7 +353,7 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
         t.second,
         t.total_requests,
         t.total_failures,
-        real(t.rps),
+        real(t.total_requests as f64 / t.elapsed_s.max(1e-3)),
         real(t.total_latency.p95),
         t.active_users,
     ])?;

@@ -55,9 +55,9 @@ pub struct SessionRow {
     pub requests: u64,
     /// Failures since the start (the last tick's total, or the summary's).
     pub failures: u64,
-    /// The last second's requests per second; the whole run's once the summary is in.
+    /// Requests per second over the whole run (the summary's once it is in).
     pub rps: f64,
-    /// The last second's p95 latency in ms; the whole run's once the summary is in.
+    /// p95 latency in ms over the whole run (the summary's once it is in).
     pub p95_ms: f64,
     /// Users active in the last second; 0 once the session has ended.
     pub active_users: u32,

@@ -89,8 +89,9 @@ fn a_session_from_creation_to_its_report() {
     let row = store.session("s1").unwrap().unwrap();
     assert_eq!(row.last_second, 5);
     assert_eq!((row.requests, row.failures), (5_000, 50));
-    // The session's p95 is the whole run's (the tick's `total_latency`), not its last second's.
-    assert_eq!((row.rps, row.p95_ms, row.active_users), (105.0, 210.0, 15));
+    // The session's rate and p95 are the whole run's (5,000 requests in 5 s; the tick's
+    // `total_latency`), not its last second's.
+    assert_eq!((row.rps, row.p95_ms, row.active_users), (1000.0, 210.0, 15));
 
     // A replayed older tick neither duplicates rows nor moves the totals back.
     let mut replay = tick(2);

@@ -30,7 +30,7 @@ export const overview: Page = (root) => {
         h(
           "table",
           { class: "table", id: "running-table" },
-          h("thead", {}, h("tr", {}, ["Session", "Status", "Requests/s", "p95", "Error rate", "Users", "Elapsed", "Remaining"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, ["Session", "Status", "Requests/s, last second", "p95, last second", "Error rate, last second", "Users", "Elapsed", "Remaining"].map((c) => h("th", { scope: "col" }, c)))),
           running,
         ),
       ),
@@ -67,9 +67,7 @@ export const overview: Page = (root) => {
         for (const k of ["status", "rps", "p95", "err", "users", "elapsed", "remaining"]) c[k] = h("td", { "data-k": k });
         cells.set(s.id, c);
         fill(c.status, badge(s.status));
-        setText(c.rps, fmt.rate(s.totals.rps));
-        setText(c.p95, fmt.ms(s.totals.p95_ms));
-        setText(c.err, fmt.percent(s.totals.error_rate));
+        // The columns are the last second's, from the last tick and then the stream.
         const t = s.live?.last_tick;
         if (t) update(s.id, t);
         return h("tr", { "data-session": s.id }, h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, s.scenario), h("small", { class: "muted" }, ` ${s.id}`)), c.status, c.rps, c.p95, c.err, c.users, c.elapsed, c.remaining);

@@ -60,7 +60,7 @@ pub struct Totals {
     pub failures: u64,
     /// Failures over requests, 0..1 (0 without requests).
     pub error_rate: f64,
-    /// Requests per second over the whole run (live: over the last second).
+    /// Requests per second over the whole run.
     pub rps: f64,
     /// p95 latency over the whole run, in milliseconds (from the merged histogram).
     pub p95_ms: f64,

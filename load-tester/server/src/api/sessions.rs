@@ -202,7 +202,7 @@ pub fn session_view(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
             requests: tick.total_requests,
             failures: tick.total_failures,
             error_rate: error_rate(tick.total_failures, tick.total_requests),
-            rps: tick.rps,
+            rps: tick.total_requests as f64 / tick.elapsed_s.max(1e-3),
             p95_ms: tick.total_latency.p95,
             active_users: tick.active_users,
         },
