@@ -35,7 +35,7 @@ export type SettingsView = Schemas["SettingsView"];
 export type ApiErrorBody = Schemas["ErrorBody"];
 
 /** Failure classes in report order. */
-export const FAILURE_CLASSES: (keyof FailureCounts)[] = ["connect", "timeout", "status_4xx", "status_5xx", "unexpected"];
+export const FAILURE_CLASSES: (keyof FailureCounts)[] = ["connect", "timeout", "status_4xx", "status_5xx", "unexpected", "capture", "check"];
 
 /** Statuses in which a session still runs. */
 export const LIVE_STATUSES: Status[] = ["starting", "running", "stopping"];

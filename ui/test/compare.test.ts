@@ -5,7 +5,7 @@ import { diff, diffEndpoints, figuresOf, unlike } from "../src/compare";
 import type { Report } from "../src/types";
 
 const latency = (p95: number) => ({ p50: p95 / 2, p90: p95 * 0.9, p95, p99: p95 * 2, max: p95 * 3, avg: p95 / 2 });
-const failures = { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0 };
+const failures = { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0, capture: 0, check: 0 };
 
 function report(rps: number, p95: number, failed: number, endpoints: [string, number][]): Report {
   return {

@@ -9,6 +9,7 @@
 //!
 //! Goose keeps process-wide state, so a process runs one [`Engine`] at a time.
 
+mod answer;
 mod backoff;
 mod breaker;
 mod client_spans;
@@ -19,11 +20,13 @@ mod engine;
 mod errors;
 mod handle;
 mod histogram;
+mod journey;
 mod judge;
 pub mod junit;
 mod pacer;
 mod plan;
 mod reduction;
+mod render;
 mod run_state;
 mod schedule;
 mod stats;

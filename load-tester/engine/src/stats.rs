@@ -26,7 +26,7 @@ pub struct Drained {
 #[derive(Debug)]
 pub struct EndpointStats {
     requests: AtomicU64,
-    failures: [AtomicU64; 5],
+    failures: [AtomicU64; 7],
     short_circuited: AtomicU64,
     shards: [Mutex<LatencyHistogram>; SHARDS],
 }
@@ -49,6 +49,8 @@ fn class_index(class: FailureClass) -> usize {
         FailureClass::Status4xx => 2,
         FailureClass::Status5xx => 3,
         FailureClass::Unexpected => 4,
+        FailureClass::Capture => 5,
+        FailureClass::Check => 6,
     }
 }
 

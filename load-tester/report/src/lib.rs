@@ -60,6 +60,7 @@ mod tests {
                 },
                 max_users: 10,
                 endpoints: Vec::new(),
+                flows: vec![],
                 thresholds: vec![ThresholdOutcome {
                     rule: "p95 < 5ms".into(),
                     passed: false,

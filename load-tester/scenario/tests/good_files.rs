@@ -106,6 +106,7 @@ fn full_expected() -> Scenario {
                 timeout: secs(10),
                 weight: 3.0,
                 expect: Some(vec![200, 404]),
+                check: None,
                 description: Some("The slow one".into()),
             },
             Endpoint {
@@ -120,6 +121,7 @@ fn full_expected() -> Scenario {
                 timeout: secs(30),
                 weight: 0.5,
                 expect: None,
+                check: None,
                 description: None,
             },
             Endpoint {
@@ -132,9 +134,13 @@ fn full_expected() -> Scenario {
                 timeout: secs(30),
                 weight: 0.0,
                 expect: None,
+                check: None,
                 description: None,
             },
         ],
+        flows: vec![],
+        data: None,
+        cookies: false,
         protection: Protection {
             circuit_breaker: Some(CircuitBreaker {
                 consecutive_failures: 3,
@@ -167,6 +173,7 @@ fn full_expected() -> Scenario {
                 op: Comparison::Lt,
                 value: 500.0,
                 endpoint: None,
+                journey: false,
             },
             Threshold {
                 rule: "error_rate < 1%".into(),
@@ -174,6 +181,7 @@ fn full_expected() -> Scenario {
                 op: Comparison::Lt,
                 value: 0.01,
                 endpoint: None,
+                journey: false,
             },
             Threshold {
                 rule: "p99 < 2s for n-plus-one".into(),
@@ -181,6 +189,7 @@ fn full_expected() -> Scenario {
                 op: Comparison::Lt,
                 value: 2000.0,
                 endpoint: Some("n-plus-one".into()),
+                journey: false,
             },
         ],
         user_ids: Some(UserIds {
@@ -192,6 +201,7 @@ fn full_expected() -> Scenario {
             enabled: false,
             slow: secs(2),
         },
+        env: Default::default(),
     }
 }
 

@@ -157,6 +157,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX errors_by_kind
         ON errors (session_id, endpoint, IFNULL(class, ''), IFNULL(status, -1), kind);
     ",
+    // 3: journeys: failures of a capture or a check, and each second's flow figures (the
+    // protocol's `FlowTick` list as JSON: they are read whole, never queried apart).
+    "
+    ALTER TABLE endpoint_seconds ADD COLUMN capture_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE endpoint_seconds ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE session_seconds ADD COLUMN flows TEXT;
+    ",
 ];
 
 /// Opens `path` (creating the file) with the settings every store connection uses: WAL,

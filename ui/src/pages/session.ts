@@ -556,11 +556,11 @@ function renderControls(root: HTMLElement, session: Session, lastChange: HTMLEle
 }
 
 function zeroFailures(): FailureCounts {
-  return { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0 };
+  return { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0, capture: 0, check: 0 };
 }
 
 function failureText(f: FailureCounts): string {
-  const labels: Record<keyof FailureCounts, string> = { connect: "connect", timeout: "timeout", status_4xx: "4xx", status_5xx: "5xx", unexpected: "unexpected" };
+  const labels: Record<keyof FailureCounts, string> = { connect: "connect", timeout: "timeout", status_4xx: "4xx", status_5xx: "5xx", unexpected: "unexpected", capture: "capture", check: "check" };
   const parts = FAILURE_CLASSES.filter((c) => f[c] > 0).map((c) => `${labels[c]} ${fmt.count(f[c])}`);
   return parts.length ? parts.join(" · ") : "0";
 }

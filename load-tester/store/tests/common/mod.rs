@@ -85,6 +85,8 @@ pub fn tick(second: u64) -> Tick {
                     status_4xx: 3,
                     status_5xx: 4,
                     unexpected: 5,
+                    capture: 0,
+                    check: 0,
                 },
                 short_circuited: 1,
                 latency: latency(20.0 + s),
@@ -103,6 +105,7 @@ pub fn tick(second: u64) -> Tick {
                 totals: Default::default(),
             },
         ],
+        flows: vec![],
         config: lt_protocol::LiveConfig {
             users: 20,
             weights: [("home".to_string(), 1.0), ("search".to_string(), 3.0)].into(),
@@ -139,6 +142,7 @@ pub fn report() -> Report {
             rps: 1086.4,
             latency_ms: latency(12.0),
         }],
+        flows: vec![],
         thresholds: vec![],
         errors: vec![],
     }
