@@ -104,7 +104,7 @@ pub fn print_summary(report: &Report) {
         println!();
         println!(
             "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>10}  {:>10}  {:>10}",
-            "flow (journey time: first step sent to last answered)",
+            "flow",
             "started",
             "completed",
             "failed",
@@ -121,6 +121,9 @@ pub fn print_summary(report: &Report) {
                 f.name, f.started, f.completed, f.failed, f.rate, j.p50, j.p95, j.p99, j.max
             );
         }
+        println!(
+            "(whole run; journey time: first step sent to last step answered, think time between steps included; iterations started but neither completed nor failed were under way at the end)"
+        );
     }
     if !report.errors.is_empty() {
         println!();
