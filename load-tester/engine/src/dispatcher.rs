@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use goose::prelude::*;
 use http::HeaderValue;
 use http::header::HeaderName;
-use lt_protocol::{ErrorSample, WorkerEvent};
+use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
 use lt_scenario::ThinkTime;
 
 use crate::answer::{self, Outcome, error_chain};
@@ -146,7 +146,10 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
         None => UserState::default(),
     };
     send_next(state, user, goose_metrics, Some(&mut me)).await;
-    user.set_session_data(me);
+    match user.get_session_data_mut::<UserState>() {
+        Some(slot) => *slot = me,
+        None => user.set_session_data(me),
+    }
 }
 
 /// What this send is: a choice's first request, or the next step of a journey under way.
@@ -314,9 +317,7 @@ async fn send_next(
         Err(message) => {
             // A value that cannot be sent (a header with a line break): this request fails.
             let outcome = Outcome::unexpected(format!("{}: {message}", plan.endpoint.name));
-            runtime
-                .stats
-                .record(index, 0, outcome.failure.as_ref().map(|(c, _)| *c));
+            runtime.stats.record_unsent(FailureClass::Unexpected);
             record_failure(state, row, &outcome, None, Duration::ZERO, Instant::now());
             after_send(state, index, me, next.step, &outcome, open_model);
             return;

@@ -70,6 +70,13 @@ impl EndpointStats {
         }
     }
 
+    /// Records a request that failed before it could be sent (a rendered value the HTTP stack
+    /// refuses): counted, not timed.
+    pub fn record_unsent(&self, class: FailureClass) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.failures[class_index(class)].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records a request the breaker refused.
     pub fn short_circuit(&self) {
         self.short_circuited.fetch_add(1, Ordering::Relaxed);

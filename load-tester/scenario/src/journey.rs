@@ -28,11 +28,9 @@ pub struct Flow {
     pub description: Option<String>,
 }
 
-impl Flow {
-    /// The name of a step's figures: `flow/step`.
-    pub fn row_name(&self, step: &str) -> String {
-        format!("{}/{step}", self.name)
-    }
+/// The name of a flow step's figures: `flow/step`.
+pub fn row_name(flow: &str, step: &str) -> String {
+    format!("{flow}/{step}")
 }
 
 /// One step of a flow.

@@ -12,7 +12,7 @@ use super::request::{self, Context, REQUEST_FIELDS, check_pointer};
 use super::suggest;
 use super::templates::{EnvUsed, Scope};
 use crate::template::BUILTINS;
-use crate::{Capture, CaptureSource, Endpoint, Flow, Step};
+use crate::{Capture, CaptureSource, Endpoint, Flow, Step, row_name};
 
 const FLOW_FIELDS: &[&str] = &[
     "name",
@@ -202,9 +202,7 @@ fn read_steps(
         };
         let (step, names) = read_step(r, step_item, flow, known, &scope, used, &mut first_line);
         if let Some(step) = step {
-            if let Some(flow) = flow {
-                out.rows.push(format!("{flow}/{}", step.name));
-            }
+            out.rows.push(step.request.name.clone());
             steps.push(step);
         }
         captured.extend(names);
@@ -254,7 +252,7 @@ fn read_step(
         Some(i) => read_captures(r, &i),
         None => (Some(Vec::new()), Vec::new()),
     };
-    let row = flow.zip(name.as_ref()).map(|(f, s)| format!("{f}/{s}"));
+    let row = flow.zip(name.as_ref()).map(|(f, s)| row_name(f, s));
     let request = match &uses {
         Some(Some((endpoint, _))) => row.map(|row| Endpoint {
             name: row,
