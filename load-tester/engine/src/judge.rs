@@ -37,6 +37,10 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
             ThresholdMetric::Max => h.latency().max,
             ThresholdMetric::Avg => h.latency().avg,
             ThresholdMetric::ErrorRate => measured.failures as f64 / measured.requests as f64,
+            // A journey's rate is its completed iterations per second.
+            ThresholdMetric::Rps if threshold.journey => {
+                (measured.requests - measured.failures) as f64 / duration_s.max(1e-9)
+            }
             ThresholdMetric::Rps => measured.requests as f64 / duration_s.max(1e-9),
         })
     };
