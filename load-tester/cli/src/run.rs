@@ -224,6 +224,7 @@ fn write_html(
         duration_s: report.duration_s,
         load: serde_json::to_value(&scenario.load).context("encoding the load profile")?,
         summary: Some(report.clone()),
+        flows: report.flows.clone(),
         seconds,
         changes: Vec::new(),
         errors: lt_report::ErrorRow::from_report(report),
