@@ -474,18 +474,39 @@ fn the_reference_examples_are_valid() {
     assert_eq!(s.endpoints.len(), 3);
     assert_eq!(s.load.stages.len(), 2);
     assert!(s.protection.circuit_breaker.is_some() && s.user_ids.is_some());
-    // The section snippets are valid as parts of a scenario.
+    // The section snippets are valid as parts of a scenario (with the endpoints, flow and data
+    // file the examples name).
+    struct Users;
+    impl lt_scenario::DataFiles for Users {
+        fn read(&self, file: &str) -> Result<Vec<u8>, String> {
+            match file {
+                "data/users.csv" => Ok(b"email,password\na@example.com,1\n".to_vec()),
+                other => Err(format!("no {other}")),
+            }
+        }
+    }
+    let endpoints = "endpoints: [{name: n-plus-one, path: /}, {name: list-todos, path: /todos}]\n";
+    let flows = "flows: [{name: todo-crud, steps: [{name: create, path: /todos}]}]\n";
     for snippet in &examples[1..examples.len() - 1] {
+        let flows = if snippet.contains("flows:") {
+            ""
+        } else {
+            flows
+        };
         let text = if snippet.starts_with("endpoints:") {
             format!("name: x\ntarget: http://x\n{snippet}")
         } else if snippet.starts_with("target:") {
-            format!("name: x\n{snippet}\nendpoints: [{{name: n-plus-one, path: /}}]\n")
+            format!("name: x\n{snippet}\n{endpoints}")
         } else {
-            format!(
-                "name: x\ntarget: http://x\nendpoints: [{{name: n-plus-one, path: /}}]\n{snippet}"
-            )
+            format!("name: x\ntarget: http://x\n{endpoints}{flows}{snippet}")
         };
-        if let Err(e) = parse("snippet.yaml", &text) {
+        let inputs = lt_scenario::Inputs {
+            env: &lt_scenario::Env::default(),
+            files: &Users,
+        };
+        if let Err(e) =
+            lt_scenario::parse_with("snippet.yaml", &text, &Overrides::default(), &inputs)
+        {
             panic!("{snippet}\n{e}");
         }
     }
