@@ -318,17 +318,20 @@ async fn send_next(
             // A value that cannot be sent (a header with a line break): this request fails.
             let outcome = Outcome::unexpected(format!("{}: {message}", plan.endpoint.name));
             runtime.stats.record_unsent(FailureClass::Unexpected);
-            record_failure(state, row, &outcome, None, Duration::ZERO, Instant::now());
+            record_failure(state, row, &outcome, None, Duration::ZERO);
             after_send(state, index, me, next.step, &outcome, open_model);
             return;
         }
     };
-    let url = rendered
-        .as_ref()
-        .map_or_else(|| plan.url.clone(), |r| r.url.clone());
+    let (url, rendered_headers, rendered_body) = match rendered {
+        Some(r) => (r.url, r.headers, r.body),
+        None => (plan.url.clone(), Vec::new(), None),
+    };
+    // The jar judges cookies by the URL: kept only when the user has one.
+    let jar_url = cookies.then(|| url.clone());
     let mut builder = state
         .http
-        .request(plan.method.clone(), url.clone())
+        .request(plan.method.clone(), url)
         .timeout(plan.timeout);
     if !plan.headers.is_empty() {
         builder = builder.headers(plan.headers.clone());
@@ -345,24 +348,15 @@ async fn send_next(
     {
         builder = builder.header(header.clone(), value);
     }
-    if cookies
-        && let Some(header) = me
-            .as_deref()
-            .and_then(|m| m.jar.as_ref())
-            .and_then(|jar| cookie_header(jar, &url))
+    if let (Some(url), Some(jar)) = (&jar_url, me.as_deref().and_then(|m| m.jar.as_ref()))
+        && let Some(header) = cookie_header(jar, url)
     {
         builder = builder.header(http::header::COOKIE, header);
     }
-    let body = match rendered {
-        Some(rendered) => {
-            for (name, value) in rendered.headers {
-                builder = builder.header(name, value);
-            }
-            rendered.body.or_else(|| plan.body_for(user_id.as_deref()))
-        }
-        None => plan.body_for(user_id.as_deref()),
-    };
-    if let Some(body) = body {
+    for (name, value) in rendered_headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = rendered_body.or_else(|| plan.body_for(user_id.as_deref())) {
         builder = builder.body(body);
     }
     let started = Instant::now();
@@ -400,7 +394,7 @@ async fn send_next(
         });
     }
     if failed {
-        record_failure(state, row, &outcome, trace_id, latency, now);
+        record_failure(state, row, &outcome, trace_id, latency);
     } else if slow && state.errors.take_sample() {
         state.emit(WorkerEvent::Error(ErrorSample {
             endpoint: plan.endpoint.name.clone(),
@@ -413,10 +407,12 @@ async fn send_next(
         }));
     }
     if let Some(me) = me.as_deref_mut() {
-        if cookies && !outcome.set_cookies.is_empty() {
+        if let Some(url) = &jar_url
+            && !outcome.set_cookies.is_empty()
+        {
             let jar = me.jar.get_or_insert_with(Default::default);
             for set_cookie in &outcome.set_cookies {
-                let _ = jar.parse(set_cookie, &url);
+                let _ = jar.parse(set_cookie, url);
             }
         }
         if let Some(active) = me.active.as_mut() {
@@ -437,7 +433,6 @@ fn record_failure(
     outcome: &Outcome,
     trace_id: Option<crate::traceparent::TraceId>,
     latency: Duration,
-    now: Instant,
 ) {
     let Some((class, message)) = &outcome.failure else {
         return;
@@ -447,7 +442,6 @@ fn record_failure(
         .errors
         .record(row, *class, outcome.status, message, trace_text.clone());
     if state.errors.take_sample() {
-        let _ = now;
         state.emit(WorkerEvent::Error(ErrorSample {
             endpoint: state.endpoints[row].plan.endpoint.name.clone(),
             class: Some(*class),
