@@ -147,17 +147,24 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     let slot = state.slot(index);
     let open_model = state.control.arrival.rate().is_some();
 
-    // Open model: wait for this request's arrival slot; closed model: respect the cap.
-    let pacer = if open_model {
-        &state.control.arrival
-    } else {
-        &state.control.cap
+    // Open model: take the next arrival and wait for its intended time, which the latency counts
+    // from (see `arrivals.rs`); closed model: respect the cap.
+    let intended = match state.control.arrival.claim(Instant::now()) {
+        Some(turn) => {
+            if !state.stop.sleep(turn.wait).await {
+                return;
+            }
+            Some(turn.intended)
+        }
+        _ => {
+            if let Some(wait) = state.control.cap.claim(Instant::now())
+                && !state.stop.sleep(wait).await
+            {
+                return;
+            }
+            None
+        }
     };
-    if let Some(wait) = pacer.claim(Instant::now())
-        && !state.stop.sleep(wait).await
-    {
-        return;
-    }
 
     let (endpoint, admission) = match choose(state) {
         Choice::Send(endpoint, admission) => (endpoint, admission),
@@ -199,7 +206,16 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     }
     let started = Instant::now();
     let outcome = send(state, user, builder, plan, goose_metrics).await;
-    let latency = started.elapsed();
+    let latency = match intended {
+        Some(at) => {
+            state
+                .control
+                .arrival
+                .record_lag(index, started.saturating_duration_since(at));
+            at.elapsed()
+        }
+        None => started.elapsed(),
+    };
     let now = Instant::now();
     let failed = outcome.failure.is_some();
 

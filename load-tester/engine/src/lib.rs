@@ -9,11 +9,13 @@
 //!
 //! Goose keeps process-wide state, so a process runs one [`Engine`] at a time.
 
+mod arrivals;
 mod backoff;
 mod breaker;
 mod client_spans;
 mod control;
 mod controller;
+mod correction;
 mod dispatcher;
 mod engine;
 mod errors;
@@ -26,6 +28,7 @@ mod plan;
 mod reduction;
 mod run_state;
 mod schedule;
+mod self_monitor;
 mod stats;
 mod stop;
 mod traceparent;

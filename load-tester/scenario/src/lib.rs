@@ -9,6 +9,8 @@ pub mod address;
 mod diagnostic;
 pub mod duration;
 pub mod env;
+pub mod generator_limits;
+pub mod latency_options;
 mod live;
 mod model;
 mod parse;
@@ -18,6 +20,8 @@ pub mod threshold;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::{format_duration, parse_duration};
 pub use env::Env;
+pub use generator_limits::GeneratorLimits;
+pub use latency_options::{LatencyCorrection, LatencyOptions};
 pub use live::{CapExceeded, LiveChange, LiveLimits, Refusal, check_change};
 pub use model::*;
 pub use parse::{

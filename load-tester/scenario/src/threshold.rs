@@ -2,8 +2,8 @@
 //!
 //! The grammar (modelled on Goose's `--threshold`): `METRIC OP VALUE [for ENDPOINT]`, where
 //! METRIC is `p50`, `p90`, `p95`, `p99`, `max`, `avg` (latencies, VALUE a duration), `error_rate`
-//! (VALUE a percentage like `1%` or a ratio like `0.01`) or `rps` (VALUE a number); OP is `<`,
-//! `<=`, `>` or `>=`.
+//! or `dropped` (VALUE a percentage like `1%` or a ratio like `0.01`) or `rps` (VALUE a number);
+//! OP is `<`, `<=`, `>` or `>=`.
 
 use std::fmt;
 
@@ -23,6 +23,8 @@ pub enum ThresholdMetric {
     ErrorRate,
     /// Requests per second over the run.
     Rps,
+    /// Open model: dropped arrivals / (requests + dropped arrivals), 0..1.
+    Dropped,
 }
 
 impl ThresholdMetric {
@@ -37,12 +39,16 @@ impl ThresholdMetric {
             ThresholdMetric::Avg => "avg",
             ThresholdMetric::ErrorRate => "error_rate",
             ThresholdMetric::Rps => "rps",
+            ThresholdMetric::Dropped => "dropped",
         }
     }
 
     /// Whether the value is a latency in milliseconds.
     pub fn is_latency(self) -> bool {
-        !matches!(self, ThresholdMetric::ErrorRate | ThresholdMetric::Rps)
+        !matches!(
+            self,
+            ThresholdMetric::ErrorRate | ThresholdMetric::Rps | ThresholdMetric::Dropped
+        )
     }
 }
 
@@ -88,7 +94,8 @@ pub struct Threshold {
     pub rule: String,
     pub metric: ThresholdMetric,
     pub op: Comparison,
-    /// Milliseconds for latencies, a ratio (0..1) for `error_rate`, requests/s for `rps`.
+    /// Milliseconds for latencies, a ratio (0..1) for `error_rate` and `dropped`, requests/s for
+    /// `rps`.
     pub value: f64,
     /// Only this endpoint's requests; `None` means all requests.
     pub endpoint: Option<String>,

@@ -91,6 +91,8 @@ fn full_expected() -> Scenario {
                 },
             ],
             scaled: None,
+            arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
+            limits: Default::default(),
         },
         endpoints: vec![
             Endpoint {
@@ -192,6 +194,7 @@ fn full_expected() -> Scenario {
             enabled: false,
             slow: secs(2),
         },
+        latency: Default::default(),
     }
 }
 
@@ -222,6 +225,8 @@ fn defaults_fill_what_the_file_leaves_out() {
             rate: None,
             stages: vec![],
             scaled: None,
+            arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
+            limits: Default::default(),
         }
     );
     let home = &s.endpoints[0];

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::reader::{Item, Map, Reader};
 use super::url::{Rest, check_http_url};
-use super::{endpoints, load, overrides, protection, thresholds, user_ids};
+use super::{endpoints, latency, load, overrides, protection, thresholds, user_ids};
 use crate::env::Env;
 use crate::{Overrides, Scenario, TracingOptions};
 
@@ -19,6 +19,7 @@ const FIELDS: &[&str] = &[
     "thresholds",
     "user_ids",
     "tracing",
+    "latency",
 ];
 
 /// The message for a scenario without a target.
@@ -78,6 +79,17 @@ pub(crate) fn read(
     let thresholds = thresholds::read(r, map.get("thresholds"), names);
     let user_ids = user_ids::read(r, map.get("user_ids"));
     let tracing = tracing(r, &map);
+    let latency = latency::read(r, map.get("latency"));
+    if let (Some(l), Some(o), Some(i)) = (&load, &latency, map.value("latency"))
+        && l.arrival_rate.is_some()
+        && o.correction.is_on()
+    {
+        r.error_at(
+            &i,
+            "the open model (arrival_rate) already measures from each arrival's intended send \
+             time; latency.correction is for the closed model",
+        );
+    }
     if r.count() > errors_before {
         return None;
     }
@@ -91,6 +103,7 @@ pub(crate) fn read(
         thresholds: thresholds?,
         user_ids: user_ids?,
         tracing: tracing?,
+        latency: latency?,
     })
 }
 

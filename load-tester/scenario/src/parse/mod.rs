@@ -7,6 +7,8 @@
 
 mod document;
 mod endpoints;
+mod latency;
+mod limits;
 mod load;
 mod overrides;
 mod protection;
