@@ -23,6 +23,7 @@ mod handle;
 mod histogram;
 mod judge;
 pub mod junit;
+mod junit_notes;
 mod pacer;
 mod plan;
 mod reduction;
