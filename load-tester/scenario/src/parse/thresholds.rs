@@ -234,11 +234,11 @@ mod tests {
             ("pp95 < 1s", "unknown metric `pp95`, did you mean `p95`?"),
             (
                 "latency < 1s",
-                "unknown metric `latency`; use one of p50, p90, p95, p99, max, avg, error_rate, rps",
+                "unknown metric `latency`; use one of p50, p90, p95, p99, max, avg, error_rate, rps, dropped",
             ),
             (
                 "< 1s",
-                "unknown metric `< 1s`; use one of p50, p90, p95, p99, max, avg, error_rate, rps",
+                "unknown metric `< 1s`; use one of p50, p90, p95, p99, max, avg, error_rate, rps, dropped",
             ),
             (
                 "p95 = 1s",
