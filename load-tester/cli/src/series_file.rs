@@ -25,6 +25,8 @@ struct Row<'a> {
     status_5xx: u64,
     unexpected: u64,
     short_circuited: u64,
+    /// Open model: arrivals dropped this second (attributed by weight).
+    dropped: u64,
     rps: f64,
     p50_ms: f64,
     p90_ms: f64,
@@ -89,6 +91,7 @@ impl SeriesFile {
                 status_5xx: e.failures.status_5xx,
                 unexpected: e.failures.unexpected,
                 short_circuited: e.short_circuited,
+                dropped: e.dropped,
                 rps: e.requests as f64 * per_request,
                 p50_ms: e.latency.p50,
                 p90_ms: e.latency.p90,

@@ -55,7 +55,10 @@ fn defaults_and_values() {
     );
     let auto = parse(
         "file.yaml",
-        &with("", "latency: { correction: expected_interval, expected_interval: auto }\n"),
+        &with(
+            "",
+            "latency: { correction: expected_interval, expected_interval: auto }\n",
+        ),
     )
     .unwrap();
     assert_eq!(
@@ -68,19 +71,27 @@ fn defaults_and_values() {
 fn mistakes_are_named() {
     assert_eq!(
         problems(&with("  max_memory: 12 parsecs\n", "")),
-        ["file.yaml:5:15: load.max_memory: unknown size unit `parsecs`; use B, KB, KiB, MB, MiB, GB, GiB, TB or TiB"]
+        [
+            "file.yaml:5:15: load.max_memory: unknown size unit `parsecs`; use B, KB, KiB, MB, MiB, GB, GiB, TB or TiB"
+        ]
     );
     assert_eq!(
         problems(&with("  max_cpu: lots\n", "")),
-        ["file.yaml:5:12: load.max_cpu: expected a share of one core such as 150% or a number of cores such as 1.5, got `lots`"]
+        [
+            "file.yaml:5:12: load.max_cpu: expected a share of one core such as 150% or a number of cores such as 1.5, got `lots`"
+        ]
     );
     assert_eq!(
         problems(&with("", "latency: { correction: magic }\n")),
-        ["file.yaml:7:24: latency.correction: unknown correction `magic`; use `none` or `expected_interval`"]
+        [
+            "file.yaml:7:24: latency.correction: unknown correction `magic`; use `none` or `expected_interval`"
+        ]
     );
     assert_eq!(
         problems(&with("", "latency: { expected_interval: 1s }\n")),
-        ["file.yaml:7:31: latency.expected_interval: expected_interval is used only with `correction: expected_interval`"]
+        [
+            "file.yaml:7:31: latency.expected_interval: expected_interval is used only with `correction: expected_interval`"
+        ]
     );
     let open = problems(&with(
         "  arrival_rate: 10\n",
@@ -88,7 +99,9 @@ fn mistakes_are_named() {
     ));
     assert_eq!(open.len(), 1, "{open:?}");
     assert!(
-        open[0].contains("the open model (arrival_rate) already measures from each arrival's intended send time"),
+        open[0].contains(
+            "the open model (arrival_rate) already measures from each arrival's intended send time"
+        ),
         "{open:?}"
     );
 }
