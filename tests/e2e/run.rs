@@ -491,6 +491,134 @@ async fn a_latency_rule_is_not_passed_by_connection_failures() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journey_run_reports_its_flows_and_capture_and_check_failures_in_every_file() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let flows = "flows:
+  - name: good
+    weight: 2
+    steps:
+      - name: one
+        path: /e/one
+        capture: { v: { regex: '(o)k' } }
+      - name: two
+        path: /e/two-{{ v }}
+  - name: picky
+    weight: 1
+    steps:
+      - name: only
+        path: /e/picky
+        check: { body_contains: nope }
+  - name: lost
+    weight: 1
+    steps:
+      - name: only
+        path: /e/lost
+        capture: { v: { regex: '(nope)' } }
+protection:
+  max_errors_per_minute: off
+thresholds:
+  - journey p95 < 5s for good
+  - journey rps > 0.1 for good
+  - p95 < 5s for good/two
+  - error_rate < 50%";
+    let yaml = scenario(
+        &target.url(),
+        FAST,
+        "  - { name: a, path: /e/a, weight: 1 }",
+        flows,
+    );
+    let file = write_scenario(dir.path(), "j.yaml", &yaml);
+    let report = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
+    let html = dir.path().join("report.html");
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        target.counts().contains_key("two-o"),
+        "the capture reached the path: {:?}",
+        target.counts()
+    );
+
+    let json = read_json(&report);
+    let schema = read_json(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/report.schema.json"
+    )));
+    let problems = common::schema_errors(&schema, &json);
+    assert!(
+        problems.is_empty(),
+        "the report breaks its schema: {problems:#?}"
+    );
+    let flow = |name: &str| {
+        json["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap_or_else(|| panic!("no flow {name}: {}", json["flows"]))
+            .clone()
+    };
+    assert!(flow("good")["completed"].as_u64().unwrap() > 0);
+    assert!(flow("good")["journey_ms"]["p95"].as_f64().unwrap() > 0.0);
+    assert_eq!(flow("picky")["completed"], 0);
+    assert!(flow("picky")["failed"].as_u64().unwrap() > 0);
+    let endpoint = |name: &str| {
+        json["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no row {name}"))
+            .clone()
+    };
+    assert!(
+        endpoint("picky/only")["failures_by_class"]["check"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        endpoint("lost/only")["failures_by_class"]["capture"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let units: Vec<&str> = json["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["unit"].as_str())
+        .collect();
+    assert!(units.contains(&"iterations/s"), "{units:?}");
+
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains("name=\"journey p95 &lt; 5s for good\""),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("Flows (journeys), whole run") && html.contains("<td>good</td>"));
+    assert!(html.contains("GET picky/only"));
+    let classes = &html[html.find("id=\"failure-classes\"").unwrap()..];
+    let classes = &classes[..classes.find("</p>").unwrap()];
+    assert!(
+        !classes.contains("capture 0") && !classes.contains("check 0"),
+        "{classes}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_model_that_drops_arrivals_says_so_everywhere() {
     let target = Fixture::start().await;
     let dir = tempfile::tempdir().unwrap();

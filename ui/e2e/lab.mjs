@@ -31,7 +31,10 @@ export function freePort() {
   });
 }
 
-/** A data folder, free ports and a scenario file `panel.yaml` against the bundled EC target. */
+/**
+ * A data folder, free ports and scenario files against the bundled EC target: `panel.yaml`
+ * (endpoints) and `journey.yaml` (flows beside an endpoint).
+ */
 export class Lab {
   static async create() {
     for (const [what, path, fix] of [
@@ -69,6 +72,48 @@ protection:
   circuit_breaker: { consecutive_failures: 1000, open_for: 1s }
   max_errors_per_minute: off
 user_ids: { from: 1, to: 50 }
+`,
+    );
+    writeFileSync(
+      join(lab.scenariosDir, "journey.yaml"),
+      `name: journey
+description: A shopping journey, a journey that loses its way, and a plain endpoint, for the panel's flow tests
+target: http://127.0.0.1:${lab.ports.ec}
+load:
+  users: 4
+  max_users: 8
+  duration: 30m
+  think_time: { min: 20ms, max: 60ms }
+endpoints:
+  - name: products
+    path: /api/products
+    weight: 1
+flows:
+  - name: shop
+    weight: 2
+    think_time: { min: 10ms, max: 30ms }
+    steps:
+      - name: list
+        path: /api/products
+        capture:
+          id: { json: /products/2/id }
+      - name: product
+        path: /api/products/{{ id }}
+        check: { body_contains: '"product"' }
+  - name: lost
+    weight: 1
+    steps:
+      - name: list
+        path: /api/products
+        capture:
+          id: { json: /no/such/field }
+      - name: product
+        path: /api/products/{{ id }}
+protection:
+  circuit_breaker: { consecutive_failures: 1000, open_for: 1s }
+  max_errors_per_minute: off
+thresholds:
+  - journey p95 < 10s for shop
 `,
     );
     return lab;

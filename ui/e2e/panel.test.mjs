@@ -1,7 +1,8 @@
 // The panel end to end in real headless Chromium, against a real `load-tester serve` with its
 // bundled targets: token, new session, live KPIs and charts, live weight and users changes,
-// stop, emergency stop of two sessions, history, a past session, compare, settings, and SSE
-// reconnecting after the server is killed and restarted. Screenshots of every page go to
+// stop, emergency stop of two sessions, history, a past session, compare, settings, SSE
+// reconnecting after the server is killed and restarted, and a journey session's flows table,
+// step rows and a flow's live weight. Screenshots of every page go to
 // ui/e2e-output/ (or $E2E_OUTPUT). What it needs: see lab.mjs.
 
 import assert from "node:assert/strict";
@@ -278,5 +279,69 @@ endpoints:
     assert.match(await text("#accuracy"), /asked 2[,.]?000 arrivals\/s/);
     await shot("18-dropped-arrivals");
     await api("POST", "/api/emergency-stop");
+  });
+});
+
+test("a journey session shows its flows, their steps, and takes a flow's weight live", { timeout: 300_000 }, async (t) => {
+  await page.setViewportSize({ width: 1366, height: 900 });
+  const s = await api("POST", "/api/sessions", { scenario: "journey" });
+  await page.goto(`${base()}/#/sessions/${s.id}`);
+  const flowCell = (flow, k) => text(`#flow-rows tr[data-flow="${flow}"] td[data-k="${k}"]`);
+
+  await t.test("the flows table fills from ticks with whole-run iterations and journey percentiles", async () => {
+    await page.locator("#flow-table").waitFor();
+    assert.match(await text("#flows-title"), /Flows \(journeys\)/);
+    assert.match(await text("#flow-table thead"), /Journey p95, whole run/);
+    await until("shop completes iterations", () => flowCell("shop", "completed"), (v) => number(v) > 0);
+    await until("a journey p95", () => flowCell("shop", "p95"), (v) => /\d (ms|s)$/.test(v.trim()));
+    assert.match(await flowCell("shop", "rate"), /iterations\/s$/);
+    // `lost` never finds what it captures: every iteration fails at its first step, as `capture`.
+    await until("lost fails iterations", () => flowCell("lost", "failed"), (v) => number(v) > 0);
+    assert.equal((await flowCell("lost", "completed")).trim(), "0");
+    assert.equal((await flowCell("lost", "p95")).trim(), "–", "no completed journey, no journey time");
+    await until("capture failures on lost/list", () => text('tr[data-endpoint="lost/list"] td[data-k="failures"]'), (v) => /capture \d/.test(v));
+  });
+
+  await t.test("step rows say their flow and request, and have no weight of their own", async () => {
+    const step = page.locator('tr[data-endpoint="shop/product"]');
+    assert.match(await step.locator("th").innerText(), /GET \/api\/products\/\{\{ id \}\}/);
+    assert.equal(await step.locator("input").count(), 0);
+    assert.match(await step.innerText(), /step of shop/);
+    assert.equal(await page.locator('tr[data-endpoint="products"] input.weight-input').count(), 1);
+    assert.equal(await page.locator("#weight-shop").inputValue(), "2");
+    assert.match(await text("#endpoints-title"), /flow steps/);
+    await shot("18-journey-session");
+  });
+
+  await t.test("a flow's weight applied live stops its iterations", async () => {
+    await page.fill("#weight-shop", "0");
+    await page.press("#weight-shop", "Enter");
+    await until("the live config", async () => (await api("GET", `/api/sessions/${s.id}`)).live?.config.weights.shop, (w) => w === 0);
+    const share = () => text('tr[data-endpoint="shop/list"] td[data-k="share"]');
+    await until("shop's steps' share falls to 0", share, (v) => v.trim() === "0 %", 30_000);
+    const started = number(await flowCell("shop", "started"));
+    await page.waitForTimeout(2000);
+    assert.equal(number(await flowCell("shop", "started")), started, "no new shop iteration");
+    assert.equal(await page.inputValue("#weight-shop"), "0");
+    await shot("19-journey-weight-changed");
+  });
+
+  await t.test("ended, the flows come from the report, and the HTML report has them too", async () => {
+    await page.click("#stop");
+    await until("the end", () => text("#end-reason"), (v) => /stopped/.test(v), 30_000);
+    const report = await api("GET", `/api/sessions/${s.id}/report.json`);
+    const shop = report.flows.find((f) => f.name === "shop");
+    assert.ok(shop && shop.completed > 0, JSON.stringify(report.flows));
+    await page.reload();
+    await until("the report's figures", () => flowCell("shop", "completed"), (v) => number(v) === shop.completed);
+    assert.equal(number(await flowCell("shop", "started")), shop.started);
+    assert.equal(await page.locator("#weight-shop").isDisabled(), true);
+    await until("the weight in force at the end", () => page.inputValue("#weight-shop"), (v) => v === "0");
+    assert.match(await text("#verdict-table"), /journey p95 < 10s for shop/);
+    await shot("20-journey-ended");
+    const html = await (await fetch(`${base()}/api/sessions/${s.id}/report`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+    assert.match(html, /Flows \(journeys\), whole run/);
+    assert.match(html, /<td>shop<\/td><td class="n">\d+<\/td>/);
+    assert.match(html, /capture [1-9]/);
   });
 });

@@ -1,6 +1,7 @@
 // The HTML report in real headless Chromium with the network cut: a headless run's (with
 // stages) and an emergency-stopped session's (built by the server from its stored seconds) both
-// draw their charts offline; the staged profile shows its stages; the served report is sandboxed.
+// draw their charts offline; the staged profile shows its stages; the served report is sandboxed;
+// an emergency-stopped journey session's report takes its flows from its last stored second.
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -103,5 +104,31 @@ test("an emergency-stopped session's report is built from its stored seconds, sa
   assert.match(await page.locator("body").innerText(), /aborted: emergency stop/);
   assert.match(await page.locator("#verdict").innerText(), /NOT JUDGED/);
   assert.ok(Number((await page.locator("#figures .figure b").first().innerText()).replace(/\D/g, "")) > 0, "requests counted from the stored seconds");
+  await page.close();
+});
+
+test("an emergency-stopped journey session's report takes its flows from its last stored second", async () => {
+  const session = await lab.api("POST", "/api/sessions", { scenario: "journey", overrides: { users: 2 } });
+  for (let i = 0; i < 60; i++) {
+    const s = await lab.api("GET", `/api/sessions/${session.id}`);
+    if (s.totals.seconds >= 3) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await lab.api("POST", "/api/emergency-stop");
+  const { seconds } = await lab.api("GET", `/api/sessions/${session.id}/stats?limit=86400`);
+  const last = seconds.filter((s) => s.flows?.length).at(-1);
+  const shop = last.flows.find((f) => f.name === "shop").totals;
+  assert.ok(shop.completed > 0, JSON.stringify(shop));
+  const r = await fetch(`${lab.url}/api/sessions/${session.id}/report`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const html = join(lab.dataDir, "journey-report.html");
+  writeFileSync(html, await r.text());
+  const { page, errors } = await open(html);
+  assert.deepEqual(errors, []);
+  const row = (await page.locator("#flows tbody tr").first().innerText()).split("\t").map((c) => c.trim());
+  assert.equal(row[0], "shop");
+  assert.deepEqual(row.slice(1, 4).map(Number), [shop.started, shop.completed, shop.failed]);
+  assert.match(row[6], /\d (ms|s)$/, "the journey p95 up to that second");
+  assert.match(await page.locator("#flows + p").innerText(), /totals as of the last recorded second/);
+  assert.match(await page.locator("#failure-classes").innerText(), /capture [1-9]/);
   await page.close();
 });

@@ -446,6 +446,23 @@ export interface components {
          * @enum {string}
          */
         BreakerState: "closed" | "open" | "half_open";
+        /** @description One captured value. */
+        Capture: {
+            from: components["schemas"]["CaptureSource"];
+            /** @description The variable's name, as later steps write it: `{{ name }}`. */
+            name: string;
+        };
+        /** @description Where a captured value comes from. */
+        CaptureSource: {
+            /** @description A JSON Pointer (RFC 6901) into the JSON body, such as `/data/id`. */
+            json: string;
+        } | {
+            /** @description A response header, by name. */
+            header: string;
+        } | {
+            /** @description A regular expression over the body with one group: the group's text. */
+            regex: string;
+        };
         /** @description `PATCH /api/sessions/{id}`: what the worker applied. */
         ChangeApplied: {
             /** @description One entry per field, as recorded in the configuration history. */
@@ -463,6 +480,18 @@ export interface components {
             old: Record<string, never>;
             session_id: string;
             who: string;
+        };
+        /** @description Checks on an answer beside its status: a failed one is a failure of class `check`. */
+        Checks: {
+            /** @description The body must contain this text. */
+            body_contains?: string | null;
+            /** @description JSON Pointers into the body and the values they must equal. */
+            json?: Record<string, never>;
+            /**
+             * Format: int64
+             * @description The body must be at most this many bytes.
+             */
+            max_size?: number | null;
         };
         /**
          * @description Circuit breaker settings, applied to each endpoint on its own (or to all together with
@@ -539,6 +568,25 @@ export interface components {
          * @enum {string}
          */
         Counts: "exact" | "sampled";
+        /**
+         * @description How users get rows.
+         * @enum {string}
+         */
+        DataMode: "per_user" | "shared" | "random";
+        /** @description The `data` file: rows fed to users as `{{ row.column }}`. */
+        DataSpec: {
+            /** @description The file's columns. */
+            columns: string[];
+            /** @description As written: relative to the scenario file (to the scenarios folder in server sessions). */
+            file: string;
+            mode: components["schemas"]["DataMode"];
+            on_end: components["schemas"]["OnEnd"];
+            /**
+             * Format: int64
+             * @description How many rows it has.
+             */
+            rows: number;
+        };
         /** @description One problem: `FILE:LINE:COLUMN: field.path: message`. */
         Diagnostic: {
             /** @description 1-based column; 0 when the problem has no position. */
@@ -579,6 +627,7 @@ export interface components {
         /** @description One request the dispatcher may choose. */
         Endpoint: {
             body?: components["schemas"]["Body"] | null;
+            check?: components["schemas"]["Checks"] | null;
             description?: string | null;
             /** @description Status codes that count as success; `None` means any 2xx. */
             expect?: number[] | null;
@@ -782,9 +831,19 @@ export interface components {
          * @description The class of one failure.
          * @enum {string}
          */
-        FailureClass: "connect" | "timeout" | "status4xx" | "status5xx" | "unexpected";
+        FailureClass: "connect" | "timeout" | "status4xx" | "status5xx" | "unexpected" | "capture" | "check";
         /** @description Failures by class. A request is in exactly one class. */
         FailureCounts: {
+            /**
+             * Format: int64
+             * @description A step's `capture` found nothing in the answer.
+             */
+            capture: number;
+            /**
+             * Format: int64
+             * @description An answer failed a `check` (body_contains, json, max_size).
+             */
+            check: number;
             /**
              * Format: int64
              * @description The connection could not be made (refused, reset before a response, DNS).
@@ -830,6 +889,83 @@ export interface components {
             requests: number;
             /** Format: double */
             rps: number;
+        };
+        /** @description A journey: steps one user runs in order, as one weighted choice among the endpoints. */
+        Flow: {
+            /** @description A cookie jar per user for this flow's steps (the scenario's `cookies` turns it on for all). */
+            cookies?: boolean;
+            description?: string | null;
+            /** @description Unique among endpoints and flows; names the journey's figures and its weight. */
+            name: string;
+            steps: components["schemas"]["Step"][];
+            think_time?: components["schemas"]["ThinkTime"] | null;
+            /**
+             * Format: double
+             * @description Relative weight in the same choice as the endpoints; `0` leaves it out until changed.
+             */
+            weight: number;
+        };
+        /** @description One flow over the whole run. */
+        FlowReport: {
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            failed: number;
+            /** @description Duration of the completed iterations, first step sent to last step answered. */
+            journey_ms: components["schemas"]["Latency"];
+            name: string;
+            /**
+             * Format: double
+             * @description Completed iterations per second over the run.
+             */
+            rate: number;
+            /**
+             * Format: int64
+             * @description Iterations started, completed (every step succeeded) and failed (ended early).
+             */
+            started: number;
+        };
+        /** @description One flow's second: its iterations (journeys) and their durations. */
+        FlowTick: {
+            /**
+             * Format: int64
+             * @description Iterations whose every step succeeded, ended this second.
+             */
+            completed: number;
+            /**
+             * Format: int64
+             * @description Iterations ended early this second (a step failed or its breaker refused it).
+             */
+            failed: number;
+            /**
+             * @description Duration of the iterations completed this second, first step sent to last step answered
+             *     (think time between steps included).
+             */
+            journey: components["schemas"]["Latency"];
+            name: string;
+            /**
+             * Format: int64
+             * @description Iterations started this second.
+             */
+            started: number;
+            /** @description Since the run's start. */
+            totals: components["schemas"]["FlowTotals"];
+            /**
+             * Format: double
+             * @description The flow's current weight.
+             */
+            weight: number;
+        };
+        /** @description One flow since the run's start. */
+        FlowTotals: {
+            /** Format: int64 */
+            completed: number;
+            /** Format: int64 */
+            failed: number;
+            /** @description Duration of every completed iteration (from the merged histogram). */
+            journey: components["schemas"]["Latency"];
+            /** Format: int64 */
+            started: number;
         };
         /** @description `load.max_memory` and `load.max_cpu`. */
         GeneratorLimits: {
@@ -1009,7 +1145,7 @@ export interface components {
              * @description Users the schedule or the last live change asks for.
              */
             users: number;
-            /** @description Weights by endpoint name. */
+            /** @description Weights by endpoint and flow name. */
             weights: {
                 [key: string]: number;
             };
@@ -1088,6 +1224,12 @@ export interface components {
          * @enum {string}
          */
         Method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD";
+        /**
+         * @description What happens once the rows run out (`per_user` with more users than rows, or `shared` past
+         *     the last row).
+         * @enum {string}
+         */
+        OnEnd: "cycle" | "stop_user";
         /** @description Values the CLI, the API or the environment put over the file's. */
         Overrides: {
             /** Format: double */
@@ -1103,7 +1245,7 @@ export interface components {
             think_time?: components["schemas"]["ThinkTime"] | null;
             /** Format: int32 */
             users?: number | null;
-            /** @description Endpoint weights by name. */
+            /** @description Endpoint and flow weights by name. */
             weights?: {
                 [key: string]: number;
             } | null;
@@ -1166,6 +1308,7 @@ export interface components {
             /** Format: double */
             duration_s: number;
             end_reason: components["schemas"]["EndReason"];
+            /** @description Every request with figures of its own: endpoints, then flow steps (`flow/step`). */
             endpoints: components["schemas"]["EndpointReport"][];
             /** Format: double */
             error_rate: number;
@@ -1173,6 +1316,8 @@ export interface components {
             errors: components["schemas"]["ErrorGroup"][];
             /** Format: int64 */
             failures: number;
+            /** @description The flows' iterations. */
+            flows?: components["schemas"]["FlowReport"][];
             generator?: components["schemas"]["GeneratorReport"] | null;
             latency_corrected_ms?: components["schemas"]["Latency"] | null;
             /** @description The correction applied, as people read it (`expected_interval 1.2 s (auto)`). */
@@ -1199,8 +1344,13 @@ export interface components {
         };
         /** @description A whole, validated scenario. */
         Scenario: {
+            /** @description A cookie jar per user for every request (flows can turn it on for themselves). */
+            cookies?: boolean;
+            data?: components["schemas"]["DataSpec"] | null;
             description?: string | null;
             endpoints: components["schemas"]["Endpoint"][];
+            /** @description Journeys: steps run in order, each flow one weighted choice beside the endpoints. */
+            flows?: components["schemas"]["Flow"][];
             /** @description How latencies are measured (the closed model's correction). */
             latency?: components["schemas"]["LatencyOptions"];
             load: components["schemas"]["Load"];
@@ -1293,6 +1443,8 @@ export interface components {
             errors_last_minute: number;
             /** Format: int64 */
             failures: number;
+            /** @description The flows' iterations this second and their totals so far, as the tick had them. */
+            flows?: components["schemas"]["FlowTick"][];
             latency: components["schemas"]["Latency"];
             /**
              * Format: int32
@@ -1514,6 +1666,17 @@ export interface components {
          * @enum {string}
          */
         Status: "starting" | "running" | "stopping" | "stopped" | "completed" | "aborted" | "failed" | "interrupted";
+        /** @description One step of a flow. */
+        Step: {
+            /** @description Values stored in the user's variables once the step succeeded, in file order. */
+            capture?: components["schemas"]["Capture"][];
+            /** @description Unique within the flow. */
+            name: string;
+            /** @description The request, named `flow/step` (its weight is unused). */
+            request: components["schemas"]["Endpoint"];
+            /** @description The endpoint whose request this step sends, when written as `use: NAME`. */
+            use?: string | null;
+        };
         /** @description `POST /api/sessions/{id}/stop`. */
         StopAccepted: {
             id: string;
@@ -1530,8 +1693,13 @@ export interface components {
         };
         /** @description One rule. */
         Threshold: {
-            /** @description Only this endpoint's requests; `None` means all requests. */
+            /**
+             * @description Only this endpoint's (or step's) requests; `None` means all requests. With `journey`,
+             *     the flow.
+             */
             endpoint?: string | null;
+            /** @description Judged on a flow's iterations rather than on requests. */
+            journey?: boolean;
             metric: components["schemas"]["ThresholdMetric"];
             op: components["schemas"]["Comparison"];
             /** @description The rule as written, for reports. */
@@ -1559,8 +1727,8 @@ export interface components {
             /** @description The rule as written (the defaults say they are). */
             rule: string;
             /**
-             * @description `ms`, `ratio` (0..1) or `requests/s` for a rule; `requests` for the default check that
-             *     some request succeeded.
+             * @description `ms`, `ratio` (0..1), `requests/s` or `iterations/s` for a rule; `requests` for the
+             *     default check that some request succeeded.
              */
             unit?: string;
         };
@@ -1586,6 +1754,7 @@ export interface components {
             dropped?: number;
             /** Format: double */
             elapsed_s: number;
+            /** @description Every request with figures of its own: endpoints, then flow steps (`flow/step`). */
             endpoints: components["schemas"]["EndpointTick"][];
             /**
              * Format: int64
@@ -1594,6 +1763,8 @@ export interface components {
             errors_last_minute: number;
             /** Format: int64 */
             failures: number;
+            /** @description The flows' iterations, in scenario order. */
+            flows?: components["schemas"]["FlowTick"][];
             generator?: components["schemas"]["GeneratorStats"] | null;
             /** @description Latency over all endpoints this second. */
             latency: components["schemas"]["Latency"];

@@ -1,6 +1,6 @@
 // Two sessions side by side: which figures moved, by how much, and whether that is better.
 
-import type { EndpointReport, Report } from "./types";
+import type { EndpointReport, FlowReport, Report } from "./types";
 
 /**
  * `missing`: one side has no such figure, so there is nothing to compare; `unjudged`: a count or
@@ -34,6 +34,14 @@ export const FIGURES: { key: string; label: string; higherIsBetter: boolean | nu
   { key: "requests", label: "Requests", higherIsBetter: null, unit: "count" },
   { key: "failures", label: "Failures", higherIsBetter: null, unit: "count" },
   { key: "duration_s", label: "Duration", higherIsBetter: null, unit: "s" },
+  // A flow's (journey's) figures, whole run.
+  { key: "iterations_rate", label: "Completed iterations/s", higherIsBetter: true, unit: "rate" },
+  { key: "iterations_failed_share", label: "Failed iterations", higherIsBetter: false, unit: "share" },
+  { key: "journey_p50", label: "Journey p50", higherIsBetter: false, unit: "ms" },
+  { key: "journey_p95", label: "Journey p95", higherIsBetter: false, unit: "ms" },
+  { key: "journey_p99", label: "Journey p99", higherIsBetter: false, unit: "ms" },
+  { key: "iterations_started", label: "Iterations started", higherIsBetter: null, unit: "count" },
+  { key: "iterations_completed", label: "Iterations completed", higherIsBetter: null, unit: "count" },
 ];
 
 /** Relative changes smaller than this are noise, not a difference. */
@@ -81,6 +89,36 @@ export function diffEndpoints(a: Report | null, b: Report | null): { name: strin
     const ea = a?.endpoints.find((e) => e.name === name);
     const eb = b?.endpoints.find((e) => e.name === name);
     return { name, rows: diff(ea ? figuresOf(ea) : null, eb ? figuresOf(eb) : null) };
+  });
+}
+
+/** A flow's whole-run figures, by key; no journey percentiles before a completed iteration. */
+export function figuresOfFlow(f: FlowReport): Record<string, number> {
+  const ended = f.completed + f.failed;
+  const out: Record<string, number> = {
+    iterations_rate: f.rate,
+    iterations_failed_share: ended ? f.failed / ended : 0,
+    iterations_started: f.started,
+    iterations_completed: f.completed,
+  };
+  if (f.completed) {
+    out.journey_p50 = f.journey_ms.p50;
+    out.journey_p95 = f.journey_ms.p95;
+    out.journey_p99 = f.journey_ms.p99;
+  }
+  return out;
+}
+
+/** Flow by flow, in a's order then b's new ones. */
+export function diffFlows(a: Report | null, b: Report | null): { name: string; rows: Row[] }[] {
+  const names: string[] = [];
+  for (const f of [...(a?.flows ?? []), ...(b?.flows ?? [])]) {
+    if (!names.includes(f.name)) names.push(f.name);
+  }
+  return names.map((name) => {
+    const fa = a?.flows?.find((f) => f.name === name);
+    const fb = b?.flows?.find((f) => f.name === name);
+    return { name, rows: diff(fa ? figuresOfFlow(fa) : null, fb ? figuresOfFlow(fb) : null) };
   });
 }
 

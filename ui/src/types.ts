@@ -11,6 +11,7 @@ export type FailureCounts = Schemas["FailureCounts"];
 export type FailureClass = Schemas["FailureClass"];
 export type Breaker = Schemas["BreakerState"];
 export type EndpointTick = Schemas["EndpointTick"];
+export type FlowTick = Schemas["FlowTick"];
 export type LiveConfig = Schemas["LiveConfig"];
 export type LiveChange = Schemas["LiveChange"];
 /** An SSE `tick` event's data. */
@@ -24,6 +25,8 @@ export type SecondRow = Schemas["SecondRow"];
 export type Totals = Schemas["Totals"];
 export type EndpointReport = Schemas["EndpointReport"];
 export type Report = Schemas["Report"];
+export type FlowReport = Schemas["FlowReport"];
+export type Scenario = Schemas["Scenario"];
 export type Session = Schemas["Session"];
 export type Status = Schemas["Status"];
 export type ErrorGroup = Schemas["ErrorGroupRow"];
@@ -35,7 +38,7 @@ export type SettingsView = Schemas["SettingsView"];
 export type ApiErrorBody = Schemas["ErrorBody"];
 
 /** Failure classes in report order. */
-export const FAILURE_CLASSES: (keyof FailureCounts)[] = ["connect", "timeout", "status_4xx", "status_5xx", "unexpected"];
+export const FAILURE_CLASSES: (keyof FailureCounts)[] = ["connect", "timeout", "status_4xx", "status_5xx", "unexpected", "capture", "check"];
 
 /** Statuses in which a session still runs. */
 export const LIVE_STATUSES: Status[] = ["starting", "running", "stopping"];

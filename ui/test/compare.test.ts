@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { diff, diffEndpoints, figuresOf, unlike } from "../src/compare";
+import { diff, diffEndpoints, diffFlows, figuresOf, figuresOfFlow, unlike } from "../src/compare";
 import type { Report } from "../src/types";
 
 const latency = (p95: number) => ({ p50: p95 / 2, p90: p95 * 0.9, p95, p99: p95 * 2, max: p95 * 3, avg: p95 / 2 });
-const failures = { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0 };
+const failures = { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0, capture: 0, check: 0 };
 
 function report(rps: number, p95: number, failed: number, endpoints: [string, number][]): Report {
   return {
@@ -79,4 +79,26 @@ test("endpoints are matched by name, including ones only one side has", () => {
   assert.equal(b.p95.verdict, "worse");
   const a = Object.fromEntries(out[0].rows.map((r) => [r.key, r]));
   assert.equal(a.p95.b, null);
+});
+
+test("flows are compared by their iteration rate, failed share and journey percentiles", () => {
+  const flow = (name: string, rate: number, p95: number, completed: number, failed: number) => ({ name, started: completed + failed, completed, failed, rate, journey_ms: latency(p95) });
+  const a = { ...report(1, 1, 0, []), flows: [flow("checkout", 2, 400, 120, 0), flow("browse", 1, 100, 60, 0)] };
+  const b = { ...report(1, 1, 0, []), flows: [flow("checkout", 1, 900, 60, 60), flow("search", 3, 0, 0, 5)] };
+  const out = diffFlows(a, b);
+  assert.deepEqual(
+    out.map((f) => f.name),
+    ["checkout", "browse", "search"],
+  );
+  const checkout = Object.fromEntries(out[0].rows.map((r) => [r.key, r]));
+  assert.equal(checkout.iterations_rate.verdict, "worse");
+  assert.equal(checkout.journey_p95.verdict, "worse");
+  assert.equal(checkout.iterations_failed_share.b, 0.5);
+  assert.equal(checkout.iterations_failed_share.verdict, "worse");
+  assert.equal(checkout.iterations_started.verdict, "unjudged");
+  // No completed iteration: no journey percentiles to compare, never a journey of 0 ms.
+  const search = figuresOfFlow(b.flows[1]);
+  assert.equal("journey_p95" in search, false);
+  // A session's own table never gains flow rows.
+  assert.ok(diff(figuresOf(a), figuresOf(b)).every((r) => !r.key.startsWith("journey") && !r.key.startsWith("iterations")));
 });

@@ -52,8 +52,12 @@ fn load_scenario(args: &RunArgs) -> Result<lt_scenario::Scenario, String> {
         arrival_rate: args.arrival_rate,
         ..Overrides::default()
     };
-    lt_scenario::parse_with_env(&name, &text, &overrides, &crate::runtime::process_env())
-        .map_err(|d| d.to_string())
+    let env = crate::runtime::process_env();
+    let inputs = lt_scenario::Inputs {
+        env: &env,
+        files: &crate::runtime::data_beside(&args.file),
+    };
+    lt_scenario::parse_with(&name, &text, &overrides, &inputs).map_err(|d| d.to_string())
 }
 
 async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
@@ -220,6 +224,7 @@ fn write_html(
         duration_s: report.duration_s,
         load: serde_json::to_value(&scenario.load).context("encoding the load profile")?,
         summary: Some(report.clone()),
+        flows: report.flows.clone(),
         seconds,
         changes: Vec::new(),
         errors: lt_report::ErrorRow::from_report(report),

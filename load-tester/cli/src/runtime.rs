@@ -55,3 +55,12 @@ pub fn process_env() -> lt_scenario::Env {
         }),
     )
 }
+
+/// Data files beside the scenario file `path` (its folder).
+pub fn data_beside(path: &std::path::Path) -> lt_scenario::data_folder::DataFolder {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    lt_scenario::data_folder::DataFolder::beside(dir)
+}

@@ -24,6 +24,8 @@ struct Row<'a> {
     status_4xx: u64,
     status_5xx: u64,
     unexpected: u64,
+    capture: u64,
+    check: u64,
     short_circuited: u64,
     /// Open model: arrivals dropped this second (attributed by weight).
     dropped: u64,
@@ -90,6 +92,8 @@ impl SeriesFile {
                 status_4xx: e.failures.status_4xx,
                 status_5xx: e.failures.status_5xx,
                 unexpected: e.failures.unexpected,
+                capture: e.failures.capture,
+                check: e.failures.check,
                 short_circuited: e.short_circuited,
                 dropped: e.dropped,
                 rps: e.requests as f64 * per_request,

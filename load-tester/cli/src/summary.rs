@@ -15,6 +15,12 @@ pub fn print_summary(report: &Report) {
         report.rps
     );
     println!();
+    // Journeys add two failure classes: shown once a run has flows or a capture or check failed.
+    let journeys = !report.flows.is_empty()
+        || report
+            .endpoints
+            .iter()
+            .any(|e| e.failures_by_class.capture + e.failures_by_class.check > 0);
     let name_width = report
         .endpoints
         .iter()
@@ -22,6 +28,13 @@ pub fn print_summary(report: &Report) {
         .max()
         .unwrap_or(8)
         .max(8);
+    let classes = |capture: &str, check: &str| {
+        if journeys {
+            format!("  {capture:>7}  {check:>6}")
+        } else {
+            String::new()
+        }
+    };
     // The open model adds a column: arrivals dropped for want of a free user.
     let open = report.asked_rate.is_some();
     let dropped = |n: &dyn std::fmt::Display| {
@@ -32,7 +45,7 @@ pub fn print_summary(report: &Report) {
         }
     };
     println!(
-        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}{}",
+        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}{}",
         "endpoint",
         "requests",
         "failures",
@@ -41,6 +54,7 @@ pub fn print_summary(report: &Report) {
         "4xx",
         "5xx",
         "other",
+        classes("capture", "check"),
         "short",
         "p50 ms",
         "p95 ms",
@@ -53,7 +67,7 @@ pub fn print_summary(report: &Report) {
     for e in &report.endpoints {
         let f = &e.failures_by_class;
         println!(
-            "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}{}",
+            "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}{}",
             format!("{} {}", e.method, e.name),
             e.requests,
             e.failures,
@@ -62,6 +76,7 @@ pub fn print_summary(report: &Report) {
             f.status_4xx,
             f.status_5xx,
             f.unexpected,
+            classes(&f.capture.to_string(), &f.check.to_string()),
             e.short_circuited,
             e.latency_ms.p50,
             e.latency_ms.p95,
@@ -73,7 +88,7 @@ pub fn print_summary(report: &Report) {
     }
     let l = &report.latency_ms;
     println!(
-        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}{}",
+        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}{}",
         "all",
         report.requests,
         report.failures,
@@ -82,6 +97,7 @@ pub fn print_summary(report: &Report) {
         "",
         "",
         "",
+        classes("", ""),
         report.short_circuited,
         l.p50,
         l.p95,
@@ -91,6 +107,38 @@ pub fn print_summary(report: &Report) {
         dropped(&report.dropped)
     );
     crate::accuracy::print_summary(report);
+    if !report.flows.is_empty() {
+        let width = report
+            .flows
+            .iter()
+            .map(|f| f.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        println!();
+        println!(
+            "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8}  {:>10}  {:>10}  {:>10}  {:>10}",
+            "flow",
+            "started",
+            "completed",
+            "failed",
+            "iter/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms"
+        );
+        for f in &report.flows {
+            let j = &f.journey_ms;
+            println!(
+                "{:<width$}  {:>9}  {:>9}  {:>8}  {:>8.2}  {:>10.1}  {:>10.1}  {:>10.1}  {:>10.1}",
+                f.name, f.started, f.completed, f.failed, f.rate, j.p50, j.p95, j.p99, j.max
+            );
+        }
+        println!(
+            "(whole run; journey time: first step sent to last step answered, think time between steps included; iterations started but neither completed nor failed were under way at the end)"
+        );
+    }
     if !report.errors.is_empty() {
         println!();
         println!("errors (most frequent first):");

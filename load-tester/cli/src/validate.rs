@@ -16,14 +16,26 @@ pub fn main(args: &ValidateArgs) -> u8 {
             }
         };
         let env = crate::runtime::process_env();
-        match lt_scenario::parse_with_env(&name, &text, &Default::default(), &env) {
-            Ok(scenario) => println!(
-                "{name}: ok ({} endpoint{}, {} threshold{})",
-                scenario.endpoints.len(),
-                plural(scenario.endpoints.len()),
-                scenario.thresholds.len(),
-                plural(scenario.thresholds.len())
-            ),
+        let inputs = lt_scenario::Inputs {
+            env: &env,
+            files: &crate::runtime::data_beside(path),
+        };
+        match lt_scenario::parse_with(&name, &text, &Default::default(), &inputs) {
+            Ok(scenario) => {
+                let flows = if scenario.flows.is_empty() {
+                    String::new()
+                } else {
+                    let n = scenario.flows.len();
+                    format!(", {n} flow{}", plural(n))
+                };
+                println!(
+                    "{name}: ok ({} endpoint{}{flows}, {} threshold{})",
+                    scenario.endpoints.len(),
+                    plural(scenario.endpoints.len()),
+                    scenario.thresholds.len(),
+                    plural(scenario.thresholds.len())
+                )
+            }
             Err(diagnostics) => {
                 all_valid = false;
                 for d in diagnostics.iter() {

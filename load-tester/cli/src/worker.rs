@@ -39,8 +39,18 @@ pub fn main(args: WorkerArgs) -> u8 {
     // The server hands its own variables and its bundled targets' URLs down, so the worker
     // reads `{{ env.* }}` templates as the server did.
     let env = crate::runtime::process_env();
+    // Data files are read where the server read them: inside its scenarios folder.
+    let folder = launch
+        .data_dir
+        .as_ref()
+        .map(lt_scenario::data_folder::DataFolder::inside);
+    let files: &dyn lt_scenario::DataFiles = match &folder {
+        Some(folder) => folder,
+        None => &lt_scenario::NoDataFiles,
+    };
+    let inputs = lt_scenario::Inputs { env: &env, files };
     let scenario =
-        match lt_scenario::parse_with_env(&launch.source, &launch.yaml, &launch.overrides, &env) {
+        match lt_scenario::parse_with(&launch.source, &launch.yaml, &launch.overrides, &inputs) {
             Ok(s) => s,
             Err(d) => {
                 eprintln!("{d}");

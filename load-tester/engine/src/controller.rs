@@ -7,14 +7,15 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use lt_protocol::{
-    EndReason, EndpointTick, FailureCounts, LATENCY_BUCKETS_S, Latency, ReductionState, Tick,
-    WorkerEvent,
+    EndReason, EndpointTick, FailureCounts, FlowTick, LATENCY_BUCKETS_S, Latency, ReductionState,
+    Tick, WorkerEvent,
 };
 use tokio::sync::watch;
 
 use crate::arrivals::split_by_weight;
 use crate::correction::Corrector;
 use crate::histogram::LatencyHistogram;
+use crate::journey::ChoiceTarget;
 use crate::reduction::Reduction;
 use crate::run_state::{RunState, now_ms};
 use crate::schedule::target_users;
@@ -37,10 +38,20 @@ pub struct EndpointTotals {
     pub corrected: Option<LatencyHistogram>,
 }
 
+/// One flow's iterations over the run.
+#[derive(Debug, Default, Clone)]
+pub struct FlowTotals {
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub journey: LatencyHistogram,
+}
+
 /// The run's totals, for the report.
 #[derive(Debug, Default)]
 pub struct Totals {
     pub endpoints: Vec<EndpointTotals>,
+    pub flows: Vec<FlowTotals>,
     pub all: LatencyHistogram,
     pub peak_active_users: u32,
     /// Open model: arrivals asked for (the rate integrated over the run).
@@ -97,6 +108,7 @@ impl Controller {
                     };
                     n
                 ],
+                flows: vec![FlowTotals::default(); state.flows.len()],
                 all: LatencyHistogram::new(),
                 peak_active_users: 0,
                 asked_arrivals: 0.0,
@@ -213,6 +225,17 @@ impl Controller {
         self.second = (self.second + 1).max(whole);
         let state = Arc::clone(&self.state);
         let weights = state.control.weights();
+        // A request row's weight is its choice's: an endpoint's own, a step's flow's.
+        let row_weight = |row: usize| -> f64 {
+            let choice = state.choices.iter().position(|c| match *c {
+                ChoiceTarget::Endpoint(i) => i == row,
+                ChoiceTarget::Flow(f) => {
+                    let flow = &state.flows[f];
+                    (flow.first_row..flow.first_row + flow.steps).contains(&row)
+                }
+            });
+            choice.and_then(|c| weights.get(c)).copied().unwrap_or(0.0)
+        };
         let mut all_second = SecondCounts::default();
         let mut short_circuited = 0;
         self.second_latency.reset();
@@ -251,7 +274,7 @@ impl Controller {
                 failures: drained.failures,
                 short_circuited: drained.short_circuited,
                 latency: latency.latency(),
-                weight: weights.get(i).copied().unwrap_or(0.0),
+                weight: row_weight(i),
                 breaker: breaker_state(&state, i),
                 totals: lt_protocol::EndpointTotals {
                     requests: totals.requests,
@@ -271,6 +294,7 @@ impl Controller {
         }
         let corrected = self.correct(&drained_latencies, &mut endpoints);
         self.totals.all.merge(&self.second_latency);
+        let flows = self.flow_ticks(&weights);
         self.global_breaker_window.push(all_second);
         if let Some(breaker) = &state.global_breaker {
             let sum = self.global_breaker_window.sum();
@@ -336,6 +360,7 @@ impl Controller {
             load_reduction,
             users_in_backoff: state.users_in_backoff.load(Ordering::Relaxed),
             endpoints,
+            flows,
             config: state.live_config(),
             dropped: accuracy.dropped.iter().sum(),
             total_dropped: self.totals.endpoints.iter().map(|e| e.dropped).sum(),
@@ -346,13 +371,54 @@ impl Controller {
         }));
     }
 
+    /// Drains the flows' iterations into their totals and this second's ticks.
+    fn flow_ticks(&mut self, weights: &[f64]) -> Vec<FlowTick> {
+        let state = &self.state;
+        let endpoints = state.scenario.endpoints.len();
+        let mut out = Vec::with_capacity(state.flows.len());
+        for (f, runtime) in state.flows.iter().enumerate() {
+            let mut journey = LatencyHistogram::new();
+            let drained = runtime.stats.drain(&mut journey);
+            let totals = &mut self.totals.flows[f];
+            totals.started += drained.started;
+            totals.completed += drained.completed;
+            totals.failed += drained.failed;
+            totals.journey.merge(&journey);
+            out.push(FlowTick {
+                name: runtime.name.clone(),
+                started: drained.started,
+                completed: drained.completed,
+                failed: drained.failed,
+                journey: journey.latency(),
+                weight: weights.get(endpoints + f).copied().unwrap_or(0.0),
+                totals: lt_protocol::FlowTotals {
+                    started: totals.started,
+                    completed: totals.completed,
+                    failed: totals.failed,
+                    journey: totals.journey.latency(),
+                },
+            });
+        }
+        out
+    }
+
     /// The second's open-model drops (split over endpoints by weight) and schedule lag, and
     /// the generator's own figures.
     fn accuracy(&mut self, now: Instant, seconds: f64, weights: &[f64]) -> Accuracy {
         let arrivals = &self.state.control.arrival;
         let rate = arrivals.rate();
         self.totals.asked_arrivals += rate.unwrap_or(0.0) * seconds;
-        let dropped = split_by_weight(arrivals.take_dropped(), weights);
+        // Split by the choices' weights; a journey's share goes to its first step, the request
+        // its arrival would have sent first.
+        let mut dropped = vec![0; self.state.endpoints.len()];
+        for (choice, n) in split_by_weight(arrivals.take_dropped(), weights)
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(d) = dropped.get_mut(self.state.first_row(choice)) {
+                *d += n;
+            }
+        }
         let schedule_lag = rate.map(|_| {
             let mut lag = LatencyHistogram::new();
             arrivals.drain_lag(&mut lag);

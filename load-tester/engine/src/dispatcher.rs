@@ -1,7 +1,8 @@
-//! The one Goose transaction every user runs: it picks an endpoint by the live weights, asks the
-//! breaker, paces, sends the request named by its endpoint (so Goose keeps a row per endpoint),
-//! classifies the outcome, records it, and leaves the think time plus any backoff as the user's
-//! next, idle, step.
+//! The one Goose transaction every user runs: it picks an endpoint or a flow by the live weights
+//! (or goes on with the user's journey under way), asks the breaker, paces, sends the request
+//! named by its row (so Goose keeps a row per endpoint and step), reads the answer
+//! (`answer.rs`), records it, and leaves the think time plus any backoff as the user's next,
+//! idle, step.
 //!
 //! A parked user (beyond the active count, or everyone while stopping) sends nothing; every wait
 //! ends at once when the run stops, so Goose's users exit promptly.
@@ -14,13 +15,17 @@ use goose::prelude::*;
 use http::HeaderValue;
 use http::header::HeaderName;
 use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
+use lt_scenario::ThinkTime;
 
+use crate::answer::{self, Outcome, error_chain};
 use crate::backoff::backoff_delay;
 use crate::breaker::{Admission, Breaker};
 use crate::client_spans::ClientRequest;
+use crate::journey::{ChoiceTarget, Iteration, UserState};
 use crate::plan::EndpointPlan;
+use crate::render::Values;
 use crate::run_state::{RunState, now_ms};
-use crate::traceparent::new_traceparent;
+use crate::traceparent::{new_trace_id, new_traceparent, traceparent_in};
 
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -73,10 +78,10 @@ fn next_idle(state: &RunState, index: usize) -> Option<Idle> {
     if state.stop.is_set() {
         return Some(Idle::Stopping);
     }
-    if index as u32 >= state.control.active_users() {
+    let slot = state.slot(index);
+    if index as u32 >= state.control.active_users() || slot.out_of_rows.load(Ordering::Relaxed) {
         return Some(Idle::Parked);
     }
-    let slot = state.slot(index);
     let pause_us = slot.pause_us.swap(0, Ordering::Relaxed);
     if pause_us > 0 {
         return Some(Idle::Pause {
@@ -105,6 +110,10 @@ impl Idle {
     async fn wait(self, state: &RunState, index: usize) {
         match self {
             Idle::Stopping => tokio::time::sleep(STOPPING_IDLE).await,
+            Idle::Parked if state.slot(index).out_of_rows.load(Ordering::Relaxed) => {
+                // No data row left for this user: it sends nothing more in this run.
+                state.stop.sleep(Duration::MAX).await;
+            }
             Idle::Parked => {
                 tokio::select! {
                     _ = state.control.wait_until_active(index as u32) => {}
@@ -124,88 +133,251 @@ impl Idle {
     }
 }
 
-/// The outcome of one sent request.
-struct Outcome {
-    failure: Option<(FailureClass, String)>,
-    status: Option<u16>,
-}
-
-impl Outcome {
-    /// A request that could not be built or sent for a reason other than the network.
-    fn unexpected(message: String) -> Outcome {
-        Outcome {
-            failure: Some((FailureClass::Unexpected, message)),
-            status: None,
-        }
+/// Sends one request (after any arrival-slot wait) and leaves the pause that follows it in the
+/// user's slot for the next, idle, step. A user with state of its own (journeys, templates, data,
+/// cookies) has it taken out of its Goose session data for the call and put back after.
+async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
+    if !state.user_state {
+        send_next(state, user, goose_metrics, None).await;
+        return;
+    }
+    let mut me = match user.get_session_data_mut::<UserState>() {
+        Some(me) => std::mem::take(me),
+        None => UserState::default(),
+    };
+    send_next(state, user, goose_metrics, Some(&mut me)).await;
+    match user.get_session_data_mut::<UserState>() {
+        Some(slot) => *slot = me,
+        None => user.set_session_data(me),
     }
 }
 
-/// Sends one request (after any arrival-slot wait) and leaves the pause that follows it in the
-/// user's slot for the next, idle, step.
-async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
+/// What this send is: a choice's first request, or the next step of a journey under way.
+struct Next {
+    row: usize,
+    admission: Admission,
+    /// The flow and step, when it is a step.
+    step: Option<(usize, usize)>,
+}
+
+async fn send_next(
+    state: &RunState,
+    user: &mut GooseUser,
+    goose_metrics: bool,
+    mut me: Option<&mut UserState>,
+) {
     let index = user.weighted_users_index;
     let slot = state.slot(index);
     let open_model = state.control.arrival.rate().is_some();
+    let continuing = me
+        .as_deref()
+        .and_then(|m| m.active.as_ref())
+        .map(|a| (a.flow, a.step));
 
-    // Open model: take the next arrival and wait for its intended time, which the latency counts
-    // from (see `arrivals.rs`); closed model: respect the cap.
-    let intended = match state.control.arrival.claim(Instant::now()) {
-        Some(turn) => {
-            if !state.stop.sleep(turn.wait).await {
-                return;
-            }
-            Some(turn.intended)
+    // Open model: an arrival is a choice (one endpoint request or a whole journey): the user takes
+    // the next arrival and waits for its intended time, which the latency counts from (see
+    // `arrivals.rs`); a journey's later steps follow its think time, not the arrival rate.
+    // Closed model: the cap holds for every request.
+    let intended = if open_model {
+        match continuing {
+            Some(_) => None,
+            None => match state.control.arrival.claim(Instant::now()) {
+                Some(turn) => {
+                    if !state.stop.sleep(turn.wait).await {
+                        return;
+                    }
+                    Some(turn.intended)
+                }
+                None => None,
+            },
         }
-        _ => {
-            if let Some(wait) = state.control.cap.claim(Instant::now())
-                && !state.stop.sleep(wait).await
-            {
-                return;
-            }
-            None
-        }
-    };
-
-    let (endpoint, admission) = match choose(state) {
-        Choice::Send(endpoint, admission) => (endpoint, admission),
-        Choice::Wait(wait) => {
-            state.stop.sleep(wait).await;
+    } else {
+        if let Some(wait) = state.control.cap.claim(Instant::now())
+            && !state.stop.sleep(wait).await
+        {
             return;
         }
+        None
     };
 
-    let runtime = &state.endpoints[endpoint];
+    let next = match continuing {
+        Some((flow, step)) => {
+            let row = state.flows[flow].first_row + step;
+            let admission = match breaker_for(state, row) {
+                Some(breaker) => breaker.admit(Instant::now()),
+                None => Admission::Allowed,
+            };
+            if let Admission::Refused { retry_in } = admission {
+                // The step is not sent: the journey ends here.
+                state.endpoints[row].stats.short_circuit();
+                if let Some(me) = me.as_deref_mut() {
+                    end_iteration(state, index, me, false);
+                }
+                state.stop.sleep(retry_in.min(MAX_IDLE)).await;
+                return;
+            }
+            Next {
+                row,
+                admission,
+                step: Some((flow, step)),
+            }
+        }
+        None => match choose(state) {
+            Choice::Send(choice, row, admission) => {
+                let step = match state.choices[choice] {
+                    ChoiceTarget::Flow(f) => Some((f, 0)),
+                    ChoiceTarget::Endpoint(_) => None,
+                };
+                Next {
+                    row,
+                    admission,
+                    step,
+                }
+            }
+            Choice::Wait(wait) => {
+                state.stop.sleep(wait).await;
+                return;
+            }
+        },
+    };
+
+    // A new iteration: an endpoint request, or a journey's first step.
+    if continuing.is_none()
+        && let Some(me) = me.as_deref_mut()
+    {
+        me.iteration += 1;
+        if let Some(rows) = &state.rows {
+            match rows.pick(index, &mut rand::rng()) {
+                Some(row) => me.row = Some(row),
+                None => {
+                    // `on_end: stop_user`: this user has no row left and stops sending.
+                    slot.out_of_rows.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+        if let Some((flow, _)) = next.step {
+            let runtime = &state.flows[flow];
+            runtime.stats.started();
+            me.active = Some(Iteration {
+                flow,
+                step: 0,
+                vars: vec![None; runtime.vars],
+                trace: new_trace_id(&mut rand::rng()),
+                started: Instant::now(),
+            });
+        }
+    }
+
+    let row = next.row;
+    let runtime = &state.endpoints[row];
     let plan = &runtime.plan;
     let sequence = slot.sequence.fetch_add(1, Ordering::Relaxed);
     let user_id = state.user_id(index, sequence);
+    let cookies = match next.step {
+        Some((flow, _)) => state.flows[flow].cookies,
+        None => state.scenario.cookies,
+    };
 
+    // Everything random or rendered happens here, before the first await (the thread's random
+    // generator does not cross one).
+    let prepared = {
+        let mut rng = rand::rng();
+        let rendered = match (&plan.template, me.as_deref()) {
+            (Some(template), Some(me)) => {
+                let number;
+                let id = match &user_id {
+                    Some(id) => id.as_str(),
+                    None => {
+                        number = (index + 1).to_string();
+                        number.as_str()
+                    }
+                };
+                let data = state.scenario.data.as_ref();
+                let mut values = Values {
+                    vars: me.active.as_ref().map_or(&[], |a| a.vars.as_slice()),
+                    row: data
+                        .zip(me.row)
+                        .and_then(|(d, r)| d.table.rows.get(r))
+                        .map(|r| &r[..]),
+                    user_id: id,
+                    session_id: &state.session_id,
+                    iteration: me.iteration,
+                    rng: &mut rng,
+                };
+                let json_field = state
+                    .scenario
+                    .user_ids
+                    .as_ref()
+                    .and_then(|u| u.json_field.as_deref());
+                Some(plan.render(template, &mut values, json_field.zip(user_id.as_deref())))
+            }
+            _ => None,
+        };
+        let trace = state.scenario.tracing.enabled.then(|| {
+            match me.as_deref().and_then(|m| m.active.as_ref()) {
+                Some(active) => traceparent_in(active.trace, &mut rng),
+                None => new_traceparent(&mut rng),
+            }
+        });
+        (rendered, trace)
+    };
+    let (rendered, trace) = prepared;
+    let rendered = match rendered.transpose() {
+        Ok(r) => r,
+        Err(message) => {
+            // A value that cannot be sent (a header with a line break): this request fails.
+            let outcome = Outcome::unexpected(format!("{}: {message}", plan.endpoint.name));
+            runtime.stats.record_unsent(FailureClass::Unexpected);
+            record_failure(state, row, &outcome, None, Duration::ZERO, Instant::now());
+            after_send(state, index, me, next.step, &outcome, open_model);
+            return;
+        }
+    };
+    let url = rendered
+        .as_ref()
+        .map_or_else(|| plan.url.clone(), |r| r.url.clone());
     let mut builder = state
         .http
-        .request(plan.method.clone(), plan.url.clone())
+        .request(plan.method.clone(), url.clone())
         .timeout(plan.timeout);
     if !plan.headers.is_empty() {
         builder = builder.headers(plan.headers.clone());
     }
-    let trace = if state.scenario.tracing.enabled {
-        let (traceparent, id, span) = new_traceparent(&mut rand::rng());
+    if let Some(trace) = &trace {
         builder = builder
-            .header(TRACEPARENT, traceparent)
+            .header(TRACEPARENT, trace.0.clone())
             .header(BAGGAGE, state.baggage.clone());
-        Some((id, span))
-    } else {
-        None
-    };
+    }
+    let trace = trace.map(|(_, id, span)| (id, span));
     let trace_id = trace.map(|(id, _)| id);
     if let (Some(header), Some(id)) = (&state.user_id_header, &user_id)
         && let Ok(value) = HeaderValue::from_str(id)
     {
         builder = builder.header(header.clone(), value);
     }
-    if let Some(body) = plan.body_for(user_id.as_deref()) {
+    if cookies
+        && let Some(header) = me
+            .as_deref()
+            .and_then(|m| m.jar.as_ref())
+            .and_then(|jar| cookie_header(jar, &url))
+    {
+        builder = builder.header(http::header::COOKIE, header);
+    }
+    let body = match rendered {
+        Some(rendered) => {
+            for (name, value) in rendered.headers {
+                builder = builder.header(name, value);
+            }
+            rendered.body.or_else(|| plan.body_for(user_id.as_deref()))
+        }
+        None => plan.body_for(user_id.as_deref()),
+    };
+    if let Some(body) = body {
         builder = builder.body(body);
     }
     let started = Instant::now();
-    let outcome = send(state, user, builder, plan, goose_metrics).await;
+    let outcome = send(state, user, builder, plan, goose_metrics, cookies).await;
     let latency = match intended {
         Some(at) => {
             state
@@ -224,8 +396,8 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
         latency.as_micros() as u64,
         outcome.failure.as_ref().map(|(c, _)| *c),
     );
-    if let Some(breaker) = breaker_for(state, endpoint) {
-        breaker.record(admission, !failed, now);
+    if let Some(breaker) = breaker_for(state, row) {
+        breaker.record(next.admission, !failed, now);
     }
     let slow = latency >= state.scenario.tracing.slow;
     if (failed || slow)
@@ -235,7 +407,7 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
             trace_id: id.0,
             span_id: span,
             method: plan.method.as_str(),
-            url: plan.url.as_str(),
+            url: &plan.display_url,
             endpoint: &plan.endpoint.name,
             user_id: user_id.as_deref(),
             status: outcome.status,
@@ -247,40 +419,92 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
             ended: SystemTime::now(),
         });
     }
-    let trace_text = trace_id.map(|t| t.to_string());
-    match &outcome.failure {
-        Some((class, message)) => {
-            state.errors.record(
-                endpoint,
-                *class,
-                outcome.status,
-                message,
-                trace_text.clone(),
-            );
-            if state.errors.take_sample() {
-                state.emit(WorkerEvent::Error(ErrorSample {
-                    endpoint: plan.endpoint.name.clone(),
-                    class: Some(*class),
-                    status: outcome.status,
-                    message: message.clone(),
-                    trace_id: trace_text,
-                    latency_ms: latency.as_secs_f64() * 1000.0,
-                    at_ms: now_ms(),
-                }));
+    if failed {
+        record_failure(state, row, &outcome, trace_id, latency, now);
+    } else if slow && state.errors.take_sample() {
+        state.emit(WorkerEvent::Error(ErrorSample {
+            endpoint: plan.endpoint.name.clone(),
+            class: None,
+            status: outcome.status,
+            message: format!("slow: {:.0} ms", latency.as_secs_f64() * 1000.0),
+            trace_id: trace_id.map(|t| t.to_string()),
+            latency_ms: latency.as_secs_f64() * 1000.0,
+            at_ms: now_ms(),
+        }));
+    }
+    if let Some(me) = me.as_deref_mut() {
+        if cookies && !outcome.set_cookies.is_empty() {
+            let jar = me.jar.get_or_insert_with(Default::default);
+            for set_cookie in &outcome.set_cookies {
+                let _ = jar.parse(set_cookie, &url);
             }
         }
-        None if slow && state.errors.take_sample() => {
-            state.emit(WorkerEvent::Error(ErrorSample {
-                endpoint: plan.endpoint.name.clone(),
-                class: None,
-                status: outcome.status,
-                message: format!("slow: {:.0} ms", latency.as_secs_f64() * 1000.0),
-                trace_id: trace_text,
-                latency_ms: latency.as_secs_f64() * 1000.0,
-                at_ms: now_ms(),
-            }));
+        if let Some(active) = me.active.as_mut() {
+            for (slot, value) in &outcome.captured {
+                if let Some(var) = active.vars.get_mut(*slot) {
+                    *var = Some(value.clone());
+                }
+            }
         }
-        None => {}
+    }
+    after_send(state, index, me, next.step, &outcome, open_model);
+}
+
+/// Counts a failure in its group and, within the sample rate, reports it.
+fn record_failure(
+    state: &RunState,
+    row: usize,
+    outcome: &Outcome,
+    trace_id: Option<crate::traceparent::TraceId>,
+    latency: Duration,
+    now: Instant,
+) {
+    let Some((class, message)) = &outcome.failure else {
+        return;
+    };
+    let trace_text = trace_id.map(|t| t.to_string());
+    state
+        .errors
+        .record(row, *class, outcome.status, message, trace_text.clone());
+    if state.errors.take_sample() {
+        let _ = now;
+        state.emit(WorkerEvent::Error(ErrorSample {
+            endpoint: state.endpoints[row].plan.endpoint.name.clone(),
+            class: Some(*class),
+            status: outcome.status,
+            message: message.clone(),
+            trace_id: trace_text,
+            latency_ms: latency.as_secs_f64() * 1000.0,
+            at_ms: now_ms(),
+        }));
+    }
+}
+
+/// Moves the journey on (or ends it) and leaves the pause before the user's next send: think
+/// time (a flow's own between its steps) plus backoff after consecutive failures.
+fn after_send(
+    state: &RunState,
+    index: usize,
+    me: Option<&mut UserState>,
+    step: Option<(usize, usize)>,
+    outcome: &Outcome,
+    open_model: bool,
+) {
+    let slot = state.slot(index);
+    let failed = outcome.failure.is_some();
+    let mut between_steps = None;
+    if let (Some(me), Some((flow, step))) = (me, step) {
+        let runtime = &state.flows[flow];
+        if failed {
+            end_iteration(state, index, me, false);
+        } else if step + 1 >= runtime.steps {
+            end_iteration(state, index, me, true);
+        } else {
+            if let Some(active) = me.active.as_mut() {
+                active.step = step + 1;
+            }
+            between_steps = Some(runtime.think_time);
+        }
     }
 
     // Backoff after consecutive failures, reset by a success.
@@ -294,10 +518,12 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     };
     let (think, backoff) = {
         let mut rng = rand::rng();
-        let think = if open_model {
-            Duration::ZERO
-        } else {
-            state.control.think_time(&mut rng)
+        let think = match between_steps {
+            Some(Some(own)) => draw(own, &mut rng),
+            // Between steps without a think time of the flow's own: the scenario's (none in
+            // the open model, where arrivals pace the load).
+            _ if open_model => Duration::ZERO,
+            _ => state.control.think_time(&mut rng),
         };
         let backoff = match (&state.scenario.protection.backoff, consecutive) {
             (Some(cfg), n) if n > 0 => backoff_delay(cfg, n, &mut rng),
@@ -314,6 +540,42 @@ async fn dispatch(state: &RunState, user: &mut GooseUser, goose_metrics: bool) {
     }
 }
 
+/// Ends the user's journey under way: completed (every step succeeded) or failed.
+fn end_iteration(state: &RunState, index: usize, me: &mut UserState, completed: bool) {
+    if let Some(active) = me.active.take() {
+        let took = completed.then(|| active.started.elapsed().as_micros() as u64);
+        state.flows[active.flow].stats.ended(index, took);
+    }
+}
+
+/// A think time drawn uniformly in `min..=max`.
+fn draw(think: ThinkTime, rng: &mut impl rand::Rng) -> Duration {
+    if think.min >= think.max {
+        return think.min;
+    }
+    let (min, max) = (think.min.as_micros() as u64, think.max.as_micros() as u64);
+    Duration::from_micros(rng.random_range(min..=max))
+}
+
+/// The `Cookie` header of the user's jar for `url`, if it has any cookie for it.
+fn cookie_header(
+    jar: &cookie_store::CookieStore,
+    url: &lt_scenario::address::Url,
+) -> Option<HeaderValue> {
+    let mut text = String::new();
+    for (name, value) in jar.get_request_values(url) {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(name);
+        text.push('=');
+        text.push_str(value);
+    }
+    (!text.is_empty())
+        .then(|| HeaderValue::from_str(&text).ok())
+        .flatten()
+}
+
 /// Sends through Goose when it keeps request metrics (its HTML report then has a row per
 /// endpoint, and its verdict is brought in line with `expect`), else straight through the
 /// user's client: Goose's bookkeeping of each request would be work nobody reads.
@@ -323,6 +585,7 @@ async fn send(
     builder: reqwest::RequestBuilder,
     plan: &EndpointPlan,
     goose_metrics: bool,
+    cookies: bool,
 ) -> Outcome {
     let endpoint = &plan.endpoint;
     if !goose_metrics {
@@ -330,7 +593,7 @@ async fn send(
             Ok(request) => state.http.execute(request).await,
             Err(e) => return Outcome::unexpected(error_chain(&e)),
         };
-        return classify(&mut response, endpoint).await;
+        return answer::read(&mut response, plan, cookies).await;
     }
     // Goose sends with the user's client: make it ours (a cheap handle on one shared pool).
     user.client = state.http.clone();
@@ -343,7 +606,7 @@ async fn send(
     }
     match user.request(request.build()).await {
         Ok(mut goose) => {
-            let outcome = classify(&mut goose.response, endpoint).await;
+            let outcome = answer::read(&mut goose.response, plan, cookies).await;
             match (&outcome.failure, goose.request.success) {
                 (Some((_, message)), true) => {
                     let _ = user.set_failure(message, &mut goose.request, None, None);
@@ -361,13 +624,14 @@ async fn send(
 
 /// What a user does next.
 enum Choice {
-    /// Send to this endpoint, as admitted.
-    Send(usize, Admission),
+    /// Send this choice's first request (its row), as admitted.
+    Send(usize, usize, Admission),
     /// Nothing can be sent (every weight zero, or every breaker open): wait this long.
     Wait(Duration),
 }
 
-/// Picks an endpoint the breakers let through, counting each refusal as short-circuited.
+/// Picks an endpoint or flow whose (first) request the breakers let through, counting each
+/// refusal as short-circuited.
 fn choose(state: &RunState) -> Choice {
     let now = Instant::now();
     let mut rng = rand::rng();
@@ -377,24 +641,25 @@ fn choose(state: &RunState) -> Choice {
     let mut refused: Vec<usize> = Vec::new();
     let mut shortest_wait = MAX_IDLE;
     let mut candidate = Some(first);
-    while let Some(endpoint) = candidate {
-        let admission = match breaker_for(state, endpoint) {
+    while let Some(choice) = candidate {
+        let row = state.first_row(choice);
+        let admission = match breaker_for(state, row) {
             Some(breaker) => breaker.admit(now),
             None => Admission::Allowed,
         };
         match admission {
             Admission::Refused { retry_in } => {
-                state.endpoints[endpoint].stats.short_circuit();
+                state.endpoints[row].stats.short_circuit();
                 shortest_wait = shortest_wait.min(retry_in);
                 if state.global_breaker.is_some() {
                     break;
                 }
-                refused.push(endpoint);
+                refused.push(choice);
                 candidate = state
                     .control
                     .pick_among(&mut rng, |i| !refused.contains(&i));
             }
-            admitted => return Choice::Send(endpoint, admitted),
+            admitted => return Choice::Send(choice, row, admitted),
         }
     }
     Choice::Wait(shortest_wait)
@@ -405,72 +670,6 @@ fn breaker_for(state: &RunState, endpoint: usize) -> Option<&Breaker> {
         .global_breaker
         .as_ref()
         .or(state.endpoints[endpoint].breaker.as_ref())
-}
-
-/// Classifies a response (reading its body through, so the connection can be reused).
-async fn classify(
-    response: &mut Result<reqwest::Response, reqwest::Error>,
-    endpoint: &lt_scenario::Endpoint,
-) -> Outcome {
-    match response.as_mut() {
-        Err(e) => {
-            let class = if e.is_timeout() {
-                FailureClass::Timeout
-            } else {
-                FailureClass::Connect
-            };
-            Outcome {
-                failure: Some((class, error_chain(e))),
-                status: None,
-            }
-        }
-        Ok(response) => {
-            let status = response.status().as_u16();
-            let mut body_error = None;
-            loop {
-                match response.chunk().await {
-                    Ok(Some(_)) => continue,
-                    Ok(None) => break,
-                    Err(e) => {
-                        body_error = Some(e);
-                        break;
-                    }
-                }
-            }
-            let failure = if !endpoint.is_expected(status) {
-                let class = match status {
-                    400..=499 => FailureClass::Status4xx,
-                    500..=599 => FailureClass::Status5xx,
-                    _ => FailureClass::Unexpected,
-                };
-                Some((class, format!("{status}: {}", endpoint.name)))
-            } else {
-                body_error.map(|e| {
-                    let class = if e.is_timeout() {
-                        FailureClass::Timeout
-                    } else {
-                        FailureClass::Unexpected
-                    };
-                    (class, format!("reading the body: {}", error_chain(&e)))
-                })
-            };
-            Outcome {
-                failure,
-                status: Some(status),
-            }
-        }
-    }
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn goose_method(method: &reqwest::Method) -> GooseMethod {

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use lt_protocol::{EndReason, EndpointReport, Lifecycle, LifecycleState, Report, WorkerEvent};
+use lt_protocol::{
+    EndReason, EndpointReport, FlowReport, Lifecycle, LifecycleState, Report, WorkerEvent,
+};
 use lt_scenario::Scenario;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
@@ -219,11 +221,23 @@ fn build_report(
         .iter()
         .map(|t| {
             let measured = match &t.endpoint {
+                // A journey rule: the flow's iterations that ended.
+                Some(name) if t.journey => {
+                    state.flows.iter().position(|f| &f.name == name).map(|f| {
+                        let flow = &totals.flows[f];
+                        Measured {
+                            requests: flow.completed + flow.failed,
+                            failures: flow.failed,
+                            // An arrival dropped for a journey is counted on its first step.
+                            dropped: totals.endpoints[state.flows[f].first_row].dropped,
+                            latency: &flow.journey,
+                        }
+                    })
+                }
                 Some(name) => state
-                    .scenario
                     .endpoints
                     .iter()
-                    .position(|e| &e.name == name)
+                    .position(|e| &e.plan.endpoint.name == name)
                     .map(|i| Measured {
                         requests: totals.endpoints[i].requests,
                         failures: totals.endpoints[i].failures.total(),
@@ -243,7 +257,7 @@ fn build_report(
                     rule: t.rule.clone(),
                     passed: false,
                     observed: None,
-                    unit: crate::judge::unit(t.metric).to_string(),
+                    unit: crate::judge::unit(t).to_string(),
                 },
             }
         })
@@ -271,6 +285,19 @@ fn build_report(
         latency_ms: totals.all.latency(),
         max_users: totals.peak_active_users,
         endpoints,
+        flows: state
+            .flows
+            .iter()
+            .zip(&totals.flows)
+            .map(|(runtime, t)| FlowReport {
+                name: runtime.name.clone(),
+                started: t.started,
+                completed: t.completed,
+                failed: t.failed,
+                rate: t.completed as f64 / duration_s,
+                journey_ms: t.journey.latency(),
+            })
+            .collect(),
         thresholds,
         errors: state.errors.snapshot(&state.endpoint_names()),
         dropped,

@@ -36,12 +36,8 @@ impl EngineHandle {
     pub fn change(&self, id: u64, change: LiveChange) -> Result<LiveConfig, Refusal> {
         let control = &self.state.control;
         let before = self.state.live_config();
-        let names = self.state.endpoint_names();
-        let current: Vec<(&str, f64)> = names
-            .iter()
-            .map(String::as_str)
-            .zip(control.weights())
-            .collect();
+        let names = self.state.choice_names();
+        let current: Vec<(&str, f64)> = names.iter().copied().zip(control.weights()).collect();
         let verdict = lt_scenario::check_change(
             &change,
             &LiveLimits {
@@ -58,14 +54,7 @@ impl EngineHandle {
             if let Some(weights) = &change.weights {
                 let changes: Vec<(usize, f64)> = weights
                     .iter()
-                    .filter_map(|(name, w)| {
-                        self.state
-                            .scenario
-                            .endpoints
-                            .iter()
-                            .position(|e| &e.name == name)
-                            .map(|i| (i, *w))
-                    })
+                    .filter_map(|(name, w)| names.iter().position(|n| n == name).map(|i| (i, *w)))
                     .collect();
                 control.set_weights(&changes);
             }

@@ -9,7 +9,9 @@ use lt_scenario::{Threshold, ThresholdMetric};
 
 use crate::histogram::LatencyHistogram;
 
-/// What a threshold is judged on: one endpoint's or all requests' totals.
+/// What a threshold is judged on: one endpoint's (or step's) or all requests' totals, or for a
+/// journey rule a flow's ended iterations (failures: those that failed; latency: the completed
+/// ones' durations).
 #[derive(Debug)]
 pub struct Measured<'a> {
     pub requests: u64,
@@ -40,6 +42,10 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
             ThresholdMetric::Max => h.latency().max,
             ThresholdMetric::Avg => h.latency().avg,
             ThresholdMetric::ErrorRate => measured.failures as f64 / measured.requests as f64,
+            // A journey's rate is its completed iterations per second.
+            ThresholdMetric::Rps if threshold.journey => {
+                (measured.requests - measured.failures) as f64 / duration_s.max(1e-9)
+            }
             ThresholdMetric::Rps => measured.requests as f64 / duration_s.max(1e-9),
             ThresholdMetric::Dropped => {
                 measured.dropped as f64 / (measured.requests + measured.dropped) as f64
@@ -50,14 +56,15 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
         rule: threshold.rule.clone(),
         passed: observed.is_some_and(|v| threshold.op.holds(v, threshold.value)),
         observed,
-        unit: unit(threshold.metric).to_string(),
+        unit: unit(threshold).to_string(),
     }
 }
 
-/// The unit a metric is observed in.
-pub fn unit(metric: ThresholdMetric) -> &'static str {
-    match metric {
+/// The unit a rule's metric is observed in.
+pub fn unit(threshold: &Threshold) -> &'static str {
+    match threshold.metric {
         ThresholdMetric::ErrorRate | ThresholdMetric::Dropped => "ratio",
+        ThresholdMetric::Rps if threshold.journey => "iterations/s",
         ThresholdMetric::Rps => "requests/s",
         _ => "ms",
     }
@@ -112,6 +119,7 @@ mod tests {
             op,
             value,
             endpoint: None,
+            journey: false,
         }
     }
 

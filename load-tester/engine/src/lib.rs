@@ -9,6 +9,7 @@
 //!
 //! Goose keeps process-wide state, so a process runs one [`Engine`] at a time.
 
+mod answer;
 mod arrivals;
 mod backoff;
 mod breaker;
@@ -21,12 +22,14 @@ mod engine;
 mod errors;
 mod handle;
 mod histogram;
+mod journey;
 mod judge;
 pub mod junit;
 mod junit_notes;
 mod pacer;
 mod plan;
 mod reduction;
+mod render;
 mod run_state;
 mod schedule;
 mod self_monitor;

@@ -14,11 +14,13 @@ use crate::breaker::Breaker;
 use crate::client_spans::{ClientSpans, endpoint_from_env};
 use crate::control::Control;
 use crate::errors::ErrorGroups;
-use crate::plan::EndpointPlan;
+use crate::journey::{ChoiceTarget, FlowRuntime, FlowStats, Rows};
+use crate::plan::{CapturePlan, EndpointPlan};
+use crate::render::Names;
 use crate::stats::EndpointStats;
 use crate::stop::StopSignal;
 
-/// One endpoint at run time.
+/// One request row at run time: an endpoint, or a flow's step.
 #[derive(Debug)]
 pub struct EndpointRuntime {
     pub plan: EndpointPlan,
@@ -39,6 +41,8 @@ pub struct UserSlot {
     pub pause_us: AtomicU64,
     /// Whether that pause includes backoff.
     pub pause_is_backoff: AtomicBool,
+    /// Set when the data file has no row left for this user (`on_end: stop_user`).
+    pub out_of_rows: AtomicBool,
 }
 
 /// The state of one run.
@@ -46,7 +50,15 @@ pub struct UserSlot {
 pub struct RunState {
     pub scenario: Scenario,
     pub session_id: String,
+    /// Every request row: the endpoints, then each flow's steps.
     pub endpoints: Vec<EndpointRuntime>,
+    pub flows: Vec<FlowRuntime>,
+    /// What the weights choose among, in weight order: endpoints, then flows.
+    pub choices: Vec<ChoiceTarget>,
+    /// The data file's rows, when the scenario has one.
+    pub rows: Option<Rows>,
+    /// Whether users keep state of their own (see `journey.rs`).
+    pub user_state: bool,
     /// The one breaker of `scope: global`.
     pub global_breaker: Option<Breaker>,
     pub control: Control,
@@ -72,8 +84,7 @@ pub struct RunState {
 /// The longest request timeout of the scenario: the client's own bound.
 pub fn longest_timeout(scenario: &Scenario) -> Duration {
     scenario
-        .endpoints
-        .iter()
+        .requests()
         .map(|e| e.timeout)
         .max()
         .unwrap_or(Duration::from_secs(30))
@@ -112,17 +123,73 @@ impl RunState {
         let per_endpoint = breaker_cfg
             .as_ref()
             .filter(|b| b.scope == BreakerScope::Endpoint);
-        let endpoints = scenario
+        let runtime = |plan: EndpointPlan| EndpointRuntime {
+            plan,
+            stats: EndpointStats::default(),
+            breaker: per_endpoint.map(|cfg| Breaker::new(cfg.clone(), epoch)),
+        };
+        let columns: &[String] = scenario.data.as_ref().map_or(&[], |d| &d.columns);
+        let names = Names {
+            vars: Default::default(),
+            columns,
+            env: scenario.env.0.clone(),
+        };
+        let mut endpoints = scenario
             .endpoints
             .iter()
-            .map(|e| {
-                Ok(EndpointRuntime {
-                    plan: EndpointPlan::new(&scenario, e)?,
-                    stats: EndpointStats::default(),
-                    breaker: per_endpoint.map(|cfg| Breaker::new(cfg.clone(), epoch)),
-                })
-            })
+            .map(|e| EndpointPlan::new(&scenario, e, &names).map(runtime))
             .collect::<Result<Vec<_>, EngineError>>()?;
+        let mut choices: Vec<ChoiceTarget> =
+            (0..endpoints.len()).map(ChoiceTarget::Endpoint).collect();
+        let mut flows = Vec::with_capacity(scenario.flows.len());
+        for (f, flow) in scenario.flows.iter().enumerate() {
+            // Each capture name is one slot of the user's variables for this flow.
+            let mut names = Names {
+                vars: Default::default(),
+                columns,
+                env: scenario.env.0.clone(),
+            };
+            for capture in flow.steps.iter().flat_map(|s| &s.capture) {
+                let next = names.vars.len();
+                names.vars.entry(capture.name.clone()).or_insert(next);
+            }
+            let first_row = endpoints.len();
+            for step in &flow.steps {
+                let captures = step
+                    .capture
+                    .iter()
+                    .map(|c| CapturePlan {
+                        name: c.name.clone(),
+                        slot: names.vars[&c.name],
+                        regex: match &c.from {
+                            lt_scenario::CaptureSource::Regex(re) => regex::Regex::new(re).ok(),
+                            _ => None,
+                        },
+                        source: c.from.clone(),
+                    })
+                    .collect();
+                let plan = EndpointPlan::new(&scenario, &step.request, &names)?;
+                endpoints.push(runtime(plan.with_captures(captures)));
+            }
+            flows.push(FlowRuntime {
+                name: flow.name.clone(),
+                first_row,
+                steps: flow.steps.len(),
+                think_time: flow.think_time,
+                cookies: flow.cookies || scenario.cookies,
+                vars: names.vars.len(),
+                stats: FlowStats::default(),
+            });
+            choices.push(ChoiceTarget::Flow(f));
+        }
+        let rows = scenario
+            .data
+            .as_ref()
+            .map(|d| Rows::new(d.mode, d.on_end, d.table.rows.len()));
+        let user_state = !flows.is_empty()
+            || scenario.cookies
+            || rows.is_some()
+            || endpoints.iter().any(|e| e.plan.template.is_some());
         let global_breaker = breaker_cfg
             .filter(|b| b.scope == BreakerScope::Global)
             .map(|cfg| Breaker::new(cfg, epoch));
@@ -152,6 +219,10 @@ impl RunState {
             http,
             client_spans,
             endpoints,
+            flows,
+            choices,
+            rows,
+            user_state,
             global_breaker,
             control,
             stop: StopSignal::default(),
@@ -208,8 +279,9 @@ impl RunState {
         lt_protocol::LiveConfig {
             users: control.target_users(),
             weights: self
-                .endpoint_names()
+                .choice_names()
                 .into_iter()
+                .map(str::to_string)
                 .zip(control.weights())
                 .collect(),
             think_time: control.think_time_bounds(),
@@ -217,12 +289,31 @@ impl RunState {
         }
     }
 
-    /// The endpoints' names, in order.
+    /// The request rows' names, in order (endpoints, then `flow/step`).
     pub fn endpoint_names(&self) -> Vec<String> {
         self.endpoints
             .iter()
             .map(|e| e.plan.endpoint.name.clone())
             .collect()
+    }
+
+    /// The names of what the weights choose among, in weight order.
+    pub fn choice_names(&self) -> Vec<&str> {
+        self.choices
+            .iter()
+            .map(|c| match *c {
+                ChoiceTarget::Endpoint(i) => self.endpoints[i].plan.endpoint.name.as_str(),
+                ChoiceTarget::Flow(f) => self.flows[f].name.as_str(),
+            })
+            .collect()
+    }
+
+    /// The row whose request a choice sends first.
+    pub fn first_row(&self, choice: usize) -> usize {
+        match self.choices[choice] {
+            ChoiceTarget::Endpoint(i) => i,
+            ChoiceTarget::Flow(f) => self.flows[f].first_row,
+        }
     }
 
     /// Counts a user entering (`true`) or leaving backoff.

@@ -26,7 +26,7 @@ pub struct Drained {
 #[derive(Debug)]
 pub struct EndpointStats {
     requests: AtomicU64,
-    failures: [AtomicU64; 5],
+    failures: [AtomicU64; 7],
     short_circuited: AtomicU64,
     shards: [Mutex<LatencyHistogram>; SHARDS],
 }
@@ -49,6 +49,8 @@ fn class_index(class: FailureClass) -> usize {
         FailureClass::Status4xx => 2,
         FailureClass::Status5xx => 3,
         FailureClass::Unexpected => 4,
+        FailureClass::Capture => 5,
+        FailureClass::Check => 6,
     }
 }
 
@@ -66,6 +68,13 @@ impl EndpointStats {
         if let Some(class) = failure {
             self.failures[class_index(class)].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Records a request that failed before it could be sent (a rendered value the HTTP stack
+    /// refuses): counted, not timed.
+    pub fn record_unsent(&self, class: FailureClass) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.failures[class_index(class)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Records a request the breaker refused.

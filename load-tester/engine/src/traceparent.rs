@@ -1,4 +1,5 @@
-//! W3C trace context for each request: a fresh, sampled trace per request.
+//! W3C trace context for each request: a fresh, sampled trace per request, or for each step of a
+//! flow's iteration the iteration's one trace with a span id of its own.
 
 use http::HeaderValue;
 use rand::Rng;
@@ -8,10 +9,17 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// A new `traceparent` value (`00-<32 hex trace id>-<16 hex span id>-01`), its trace id and its
 /// span id (the parent the target's span continues; a client span, if one is made, takes it).
 pub fn new_traceparent(rng: &mut impl Rng) -> (HeaderValue, TraceId, u64) {
-    let mut trace: u128 = rng.random();
-    if trace == 0 {
-        trace = 1;
-    }
+    traceparent_in(new_trace_id(rng), rng)
+}
+
+/// A random, non-zero trace id.
+pub fn new_trace_id(rng: &mut impl Rng) -> u128 {
+    let trace: u128 = rng.random();
+    trace.max(1)
+}
+
+/// A `traceparent` in the trace `trace`, with a new span id.
+pub fn traceparent_in(trace: u128, rng: &mut impl Rng) -> (HeaderValue, TraceId, u64) {
     let mut span: u64 = rng.random();
     if span == 0 {
         span = 1;

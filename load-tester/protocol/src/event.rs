@@ -71,12 +71,26 @@ pub struct FailureCounts {
     /// Any other status the endpoint does not expect (a 2xx or 3xx outside `expect`), or a
     /// failure while reading the body.
     pub unexpected: u64,
+    /// A step's `capture` found nothing in the answer.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub capture: u64,
+    /// An answer failed a `check` (body_contains, json, max_size).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub check: u64,
 }
 
 impl FailureCounts {
     /// All failures.
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.status_4xx + self.status_5xx + self.unexpected
+        self.connect
+            + self.timeout
+            + self.status_4xx
+            + self.status_5xx
+            + self.unexpected
+            + self.capture
+            + self.check
     }
 
     /// The failures of `class`.
@@ -87,6 +101,8 @@ impl FailureCounts {
             FailureClass::Status4xx => self.status_4xx,
             FailureClass::Status5xx => self.status_5xx,
             FailureClass::Unexpected => self.unexpected,
+            FailureClass::Capture => self.capture,
+            FailureClass::Check => self.check,
         }
     }
 
@@ -98,6 +114,8 @@ impl FailureCounts {
             FailureClass::Status4xx => self.status_4xx += n,
             FailureClass::Status5xx => self.status_5xx += n,
             FailureClass::Unexpected => self.unexpected += n,
+            FailureClass::Capture => self.capture += n,
+            FailureClass::Check => self.check += n,
         }
     }
 
@@ -108,6 +126,8 @@ impl FailureCounts {
         self.status_4xx += other.status_4xx;
         self.status_5xx += other.status_5xx;
         self.unexpected += other.unexpected;
+        self.capture += other.capture;
+        self.check += other.check;
     }
 }
 
@@ -120,16 +140,22 @@ pub enum FailureClass {
     Status4xx,
     Status5xx,
     Unexpected,
+    /// A flow step's capture found nothing.
+    Capture,
+    /// A `check` on the answer failed.
+    Check,
 }
 
 impl FailureClass {
     /// All classes, in report order.
-    pub const ALL: [FailureClass; 5] = [
+    pub const ALL: [FailureClass; 7] = [
         FailureClass::Connect,
         FailureClass::Timeout,
         FailureClass::Status4xx,
         FailureClass::Status5xx,
         FailureClass::Unexpected,
+        FailureClass::Capture,
+        FailureClass::Check,
     ];
 
     /// The class's name as used in messages and metrics.
@@ -140,6 +166,8 @@ impl FailureClass {
             FailureClass::Status4xx => "status_4xx",
             FailureClass::Status5xx => "status_5xx",
             FailureClass::Unexpected => "unexpected",
+            FailureClass::Capture => "capture",
+            FailureClass::Check => "check",
         }
     }
 }
@@ -206,12 +234,41 @@ pub struct EndpointTotals {
     pub corrected_latency: Option<Latency>,
 }
 
+/// One flow's second: its iterations (journeys) and their durations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FlowTick {
+    pub name: String,
+    /// Iterations started this second.
+    pub started: u64,
+    /// Iterations whose every step succeeded, ended this second.
+    pub completed: u64,
+    /// Iterations ended early this second (a step failed or its breaker refused it).
+    pub failed: u64,
+    /// Duration of the iterations completed this second, first step sent to last step answered
+    /// (think time between steps included).
+    pub journey: Latency,
+    /// The flow's current weight.
+    pub weight: f64,
+    /// Since the run's start.
+    pub totals: FlowTotals,
+}
+
+/// One flow since the run's start.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FlowTotals {
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    /// Duration of every completed iteration (from the merged histogram).
+    pub journey: Latency,
+}
+
 /// The live settings in force: the scenario's, as changed since.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveConfig {
     /// Users the schedule or the last live change asks for.
     pub users: u32,
-    /// Weights by endpoint name.
+    /// Weights by endpoint and flow name.
     pub weights: BTreeMap<String, f64>,
     pub think_time: ThinkTime,
     /// Open-model arrival rate in requests/s; `null` in the closed model.
@@ -277,7 +334,11 @@ pub struct Tick {
     pub load_reduction: Option<ReductionState>,
     /// Users in backoff now.
     pub users_in_backoff: u32,
+    /// Every request with figures of its own: endpoints, then flow steps (`flow/step`).
     pub endpoints: Vec<EndpointTick>,
+    /// The flows' iterations, in scenario order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowTick>,
     /// The live settings in force during this second.
     pub config: LiveConfig,
     /// Open model: arrivals dropped this second (no free user within `arrival_max_wait`).

@@ -16,4 +16,8 @@ pub struct Launch {
     /// Values put over the file's.
     #[serde(default)]
     pub overrides: lt_scenario::Overrides,
+    /// The folder the scenario's `data` file is read from (never outside it); `None`: the
+    /// scenario may not name one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
 }

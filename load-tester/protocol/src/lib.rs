@@ -19,13 +19,13 @@ pub use command::Command;
 pub use error_key::{ErrorKey, message_kind};
 pub use event::{
     BreakerState, ChangeOutcome, EndpointTick, EndpointTotals, ErrorSample, FailureClass,
-    FailureCounts, Latency, Lifecycle, LifecycleState, LiveConfig, ReductionState, Tick,
-    WorkerEvent,
+    FailureCounts, FlowTick, FlowTotals, Latency, Lifecycle, LifecycleState, LiveConfig,
+    ReductionState, Tick, WorkerEvent,
 };
 pub use generator::{GeneratorReport, GeneratorStats};
 pub use latency_buckets::LATENCY_BUCKETS_S;
 pub use launch::Launch;
-pub use report::{EndReason, EndpointReport, ErrorGroup, Report, ThresholdOutcome};
+pub use report::{EndReason, EndpointReport, ErrorGroup, FlowReport, Report, ThresholdOutcome};
 
 use serde::{Deserialize, Serialize};
 

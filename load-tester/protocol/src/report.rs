@@ -38,8 +38,8 @@ pub struct ThresholdOutcome {
     pub passed: bool,
     /// The observed value, in `unit`; `None` when there was nothing to measure.
     pub observed: Option<f64>,
-    /// `ms`, `ratio` (0..1) or `requests/s` for a rule; `requests` for the default check that
-    /// some request succeeded.
+    /// `ms`, `ratio` (0..1), `requests/s` or `iterations/s` for a rule; `requests` for the
+    /// default check that some request succeeded.
     #[serde(default)]
     pub unit: String,
 }
@@ -54,6 +54,7 @@ impl ThresholdOutcome {
                 "ms" => format!("{v:.2} ms"),
                 "ratio" => format!("{:.2} %", v * 100.0),
                 "requests/s" => format!("{v:.1} requests/s"),
+                "iterations/s" => format!("{v:.2} iterations/s"),
                 unit => format!("{v} {unit}"),
             },
         }
@@ -79,6 +80,20 @@ pub struct EndpointReport {
     pub latency_corrected_ms: Option<Latency>,
 }
 
+/// One flow over the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FlowReport {
+    pub name: String,
+    /// Iterations started, completed (every step succeeded) and failed (ended early).
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    /// Completed iterations per second over the run.
+    pub rate: f64,
+    /// Duration of the completed iterations, first step sent to last step answered.
+    pub journey_ms: Latency,
+}
+
 /// The whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
@@ -96,7 +111,11 @@ pub struct Report {
     pub error_rate: f64,
     pub latency_ms: Latency,
     pub max_users: u32,
+    /// Every request with figures of its own: endpoints, then flow steps (`flow/step`).
     pub endpoints: Vec<EndpointReport>,
+    /// The flows' iterations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowReport>,
     pub thresholds: Vec<ThresholdOutcome>,
     /// Failures grouped by endpoint, class and status, most frequent first.
     pub errors: Vec<ErrorGroup>,

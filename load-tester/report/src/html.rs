@@ -5,6 +5,7 @@
 
 use std::fmt::Write;
 
+use lt_protocol::{FailureClass, FailureCounts};
 use serde_json::{Value, json};
 
 use crate::input::{ReportInput, Second};
@@ -145,6 +146,7 @@ pub fn render(input: &ReportInput) -> String {
          <div class=\"chart\" id=\"chart-latency\"></div><div class=\"chart\" id=\"chart-users\"></div>",
     );
     endpoints(&mut out, input);
+    flows(&mut out, input);
     thresholds(&mut out, input);
     protections(&mut out, &input.seconds, input);
     errors(&mut out, input);
@@ -246,6 +248,38 @@ fn figures(out: &mut String, input: &ReportInput) {
         }
     }
     out.push_str("</div>");
+    failure_classes(out, input);
+}
+
+/// A class's name as the report writes it.
+fn class_label(class: FailureClass) -> &'static str {
+    match class {
+        FailureClass::Status4xx => "4xx",
+        FailureClass::Status5xx => "5xx",
+        other => other.as_str(),
+    }
+}
+
+/// The whole run's failures by class: every class, so a scenario's capture and check failures
+/// show beside the transport and status ones.
+fn failure_classes(out: &mut String, input: &ReportInput) {
+    let mut counts = FailureCounts::default();
+    match &input.summary {
+        Some(r) => r
+            .endpoints
+            .iter()
+            .for_each(|e| counts.merge(&e.failures_by_class)),
+        None => input.seconds.iter().for_each(|s| counts.merge(&s.by_class)),
+    }
+    let parts: Vec<String> = FailureClass::ALL
+        .iter()
+        .map(|&c| format!("{} {}", class_label(c), counts.get(c)))
+        .collect();
+    let _ = write!(
+        out,
+        "<p id=\"failure-classes\"><span class=\"muted\">Failures by class, whole run:</span> {}</p>",
+        esc(&parts.join(" · "))
+    );
 }
 
 /// The planned profile (ramp, stages, duration, rates) in words, and the live changes.
@@ -363,6 +397,49 @@ fn endpoints(out: &mut String, input: &ReportInput) {
         }
     }
     out.push_str("</tbody></table>");
+}
+
+/// The flows (journeys): iterations and journey durations over the whole run.
+fn flows(out: &mut String, input: &ReportInput) {
+    if input.flows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<h2>Flows (journeys), whole run</h2><table id=\"flows\"><thead><tr><th>Flow</th>\
+         <th class=\"n\">Iterations started</th><th class=\"n\">Completed</th><th class=\"n\">Failed</th>\
+         <th class=\"n\">Completed iterations/s</th><th class=\"n\">Journey p50</th><th class=\"n\">Journey p95</th>\
+         <th class=\"n\">Journey p99</th></tr></thead><tbody>",
+    );
+    for f in &input.flows {
+        let l = f.journey_ms;
+        let journey = |v: f64| {
+            if f.completed == 0 {
+                "–".to_string()
+            } else {
+                ms(v)
+            }
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{:.2}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&f.name),
+            f.started,
+            f.completed,
+            f.failed,
+            f.rate,
+            journey(l.p50),
+            journey(l.p95),
+            journey(l.p99)
+        );
+    }
+    out.push_str("</tbody></table><p class=\"muted small\">An iteration is one user's run through a flow's steps: completed when every step succeeded, failed when a step ended it. The journey is a completed iteration's duration, first step sent to last step answered (think time between steps included). Each step's requests are in the endpoints table as <code>flow/step</code>.");
+    if input.summary.is_none() {
+        out.push_str(
+            " Without the end-of-run summary, these are the totals as of the last recorded second.",
+        );
+    }
+    out.push_str("</p>");
 }
 
 fn sum_endpoint(seconds: &[Second], name: &str) -> (u64, u64) {

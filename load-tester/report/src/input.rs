@@ -2,7 +2,7 @@
 //! changes and its grouped errors. The headless run fills it from its ticks; the control server
 //! from its store, so a session killed before its summary still gets a report.
 
-use lt_protocol::{BreakerState, FailureCounts, Report, Tick};
+use lt_protocol::{BreakerState, FailureCounts, FlowReport, FlowTick, Report, Tick};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -23,6 +23,9 @@ pub struct ReportInput {
     pub load: Value,
     /// The end-of-run summary, when the run wrote one.
     pub summary: Option<Report>,
+    /// The flows (journeys) over the whole run: the summary's, or (a session ended without it)
+    /// their totals as of the last second that had them ([`flows_from_seconds`]).
+    pub flows: Vec<FlowReport>,
     pub seconds: Vec<Second>,
     pub changes: Vec<Change>,
     pub errors: Vec<ErrorRow>,
@@ -155,4 +158,26 @@ impl ErrorRow {
             })
             .collect()
     }
+}
+
+/// The flows as of the last second that has them (`(second, its flows)`, in order): their totals
+/// since the start, the journey percentiles of every iteration completed by then (the engine's
+/// merged histogram), and completed iterations per second over those seconds.
+pub fn flows_from_seconds<'a>(
+    seconds: impl DoubleEndedIterator<Item = (u64, &'a [FlowTick])>,
+) -> Vec<FlowReport> {
+    let Some((second, flows)) = seconds.rev().find(|(_, flows)| !flows.is_empty()) else {
+        return Vec::new();
+    };
+    flows
+        .iter()
+        .map(|f| FlowReport {
+            name: f.name.clone(),
+            started: f.totals.started,
+            completed: f.totals.completed,
+            failed: f.totals.failed,
+            rate: f.totals.completed as f64 / second.max(1) as f64,
+            journey_ms: f.totals.journey,
+        })
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! The HTML report of a load test: one self-contained file (inline CSS, data and the uPlot
 //! charting library, vendored in `assets/` under its MIT license), readable offline, with the
-//! run's verdict, load profile, per-second charts, endpoints, thresholds with units, the
-//! protections' timeline and the grouped errors with their trace ids.
+//! run's verdict, load profile, per-second charts, endpoints, flows (journeys), failures by
+//! class, thresholds with units, the protections' timeline and the grouped errors with their
+//! trace ids.
 //!
 //! Pure: it renders a [`ReportInput`] to text. `load-tester run --html` fills the input from its
 //! ticks; the control server from its store, for every session however it ended.
@@ -13,7 +14,9 @@ mod timeline;
 mod trace_link;
 
 pub use html::{esc, render};
-pub use input::{Change, EndpointSecond, ErrorRow, ReportInput, Second, breaker_name};
+pub use input::{
+    Change, EndpointSecond, ErrorRow, ReportInput, Second, breaker_name, flows_from_seconds,
+};
 pub use timeline::{Event, protections};
 pub use trace_link::{TRACE_ID_PLACEHOLDER, check_trace_url};
 
@@ -61,6 +64,7 @@ mod tests {
                 },
                 max_users: 10,
                 endpoints: Vec::new(),
+                flows: vec![],
                 thresholds: vec![ThresholdOutcome {
                     rule: "p95 < 5ms".into(),
                     passed: false,
@@ -75,6 +79,7 @@ mod tests {
                 latency_correction: None,
                 generator: None,
             }),
+            flows: Vec::new(),
             seconds: Vec::new(),
             changes: Vec::new(),
             errors: vec![ErrorRow {
@@ -102,6 +107,131 @@ mod tests {
         assert!(!html.contains("</script><script>alert(1)"));
         // Exactly the report's own three scripts.
         assert_eq!(html.matches("<script").count(), 3);
+    }
+
+    fn flow(name: &str, completed: u64, p95: f64) -> lt_protocol::FlowReport {
+        lt_protocol::FlowReport {
+            name: name.into(),
+            started: completed + 2,
+            completed,
+            failed: 1,
+            rate: completed as f64 / 20.0,
+            journey_ms: Latency {
+                p50: p95 / 2.0,
+                p95,
+                p99: p95 * 2.0,
+                ..Latency::default()
+            },
+        }
+    }
+
+    #[test]
+    fn flows_show_their_iterations_and_journeys_over_the_whole_run() {
+        let mut with_flows = input("journeys", "d");
+        with_flows.flows = vec![
+            flow("<i>checkout</i>", 40, 840.0),
+            flow("never-done", 0, 0.0),
+        ];
+        let html = render(&with_flows);
+        let table = &html[html.find("id=\"flows\"").expect("a flows table")..];
+        let table = &table[..table.find("</table>").unwrap()];
+        assert!(html.contains("Flows (journeys), whole run"));
+        assert!(table.contains("&lt;i&gt;checkout&lt;/i&gt;") && !table.contains("<i>"));
+        assert!(
+            table.contains("<td class=\"n\">42</td><td class=\"n\">40</td><td class=\"n\">1</td><td class=\"n\">2.00</td><td class=\"n\">420 ms</td><td class=\"n\">840 ms</td><td class=\"n\">1.68 s</td>"),
+            "{table}"
+        );
+        // No completed iteration: no journey figures rather than 0 ms.
+        assert!(table.contains("never-done</td><td class=\"n\">2</td><td class=\"n\">0</td><td class=\"n\">1</td><td class=\"n\">0.00</td><td class=\"n\">–</td>"));
+        assert!(
+            !render(&input("plain", "d")).contains("id=\"flows\""),
+            "no flows, no table"
+        );
+    }
+
+    #[test]
+    fn failures_show_every_class_capture_and_check_included() {
+        let mut i = input("journeys", "d");
+        let summary = i.summary.as_mut().unwrap();
+        summary.endpoints = vec![lt_protocol::EndpointReport {
+            name: "todo-crud/read".into(),
+            method: "GET".into(),
+            requests: 10,
+            failures: 5,
+            failures_by_class: lt_protocol::FailureCounts {
+                status_5xx: 1,
+                capture: 3,
+                check: 1,
+                ..Default::default()
+            },
+            short_circuited: 0,
+            rps: 0.5,
+            latency_ms: Latency::default(),
+            dropped: 0,
+            latency_corrected_ms: None,
+        }];
+        let html = render(&i);
+        assert!(html.contains(
+            "connect 0 · timeout 0 · 4xx 0 · 5xx 1 · unexpected 0 · capture 3 · check 1</p>"
+        ));
+        // Without a summary, from the seconds.
+        i.summary = None;
+        i.seconds = vec![crate::Second {
+            second: 1,
+            rps: 1.0,
+            requests: 1,
+            failures: 1,
+            by_class: lt_protocol::FailureCounts {
+                check: 1,
+                ..Default::default()
+            },
+            short_circuited: 0,
+            p50: 1.0,
+            p95: 1.0,
+            p99: 1.0,
+            active_users: 1,
+            target_users: 1,
+            users_in_backoff: 0,
+            parked_users: 0,
+            errors_last_minute: 1,
+            endpoints: vec![],
+            dropped: 0,
+            cpu_percent: None,
+            saturated: None,
+            limited: None,
+        }];
+        assert!(render(&i).contains("capture 0 · check 1</p>"));
+    }
+
+    #[test]
+    fn flows_without_a_summary_are_the_last_second_that_has_them() {
+        let tick = |started, completed| lt_protocol::FlowTick {
+            name: "checkout".into(),
+            started: 1,
+            completed: 1,
+            failed: 0,
+            journey: Latency::default(),
+            weight: 2.0,
+            totals: lt_protocol::FlowTotals {
+                started,
+                completed,
+                failed: 0,
+                journey: Latency {
+                    p95: 700.0,
+                    ..Latency::default()
+                },
+            },
+        };
+        let seconds = [(1, vec![tick(3, 2)]), (2, vec![tick(9, 8)]), (3, vec![])];
+        let flows = flows_from_seconds(seconds.iter().map(|(s, f)| (*s, f.as_slice())));
+        assert_eq!(flows.len(), 1);
+        assert_eq!((flows[0].started, flows[0].completed), (9, 8));
+        assert_eq!(flows[0].rate, 4.0, "8 completed over 2 seconds");
+        assert_eq!(
+            flows[0].journey_ms.p95, 700.0,
+            "the whole run's, never a second's"
+        );
+        assert!(flows_from_seconds(std::iter::empty()).is_empty());
     }
 
     #[test]

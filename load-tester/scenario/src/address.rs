@@ -99,6 +99,7 @@ mod tests {
             timeout: std::time::Duration::from_secs(1),
             weight: 1.0,
             expect: None,
+            check: None,
             description: None,
         }
     }

@@ -1,9 +1,13 @@
-//! `{{ env.NAME }}` and `{{ env.NAME | default('value') }}` in a scenario's `target`: where the
-//! service under test is comes from the environment (CI, the control server's bundled targets),
-//! with a default for a laptop. The caller hands the variables in ([`Env`]); this crate reads no
+//! `{{ env.NAME }}` and `{{ env.NAME | default('value') }}`: where the service under test is, and
+//! secrets, come from the environment (CI, the control server's bundled targets), with a default
+//! for a laptop. `target` is expanded when the scenario is read; in requests the values are read
+//! then too and kept beside the scenario (never in its serialized form, see
+//! [`crate::EnvValues`]). The caller hands the variables in ([`Env`]); this crate reads no
 //! environment itself.
 
 use std::collections::BTreeMap;
+
+use crate::template::{Expr, Part, Template};
 
 /// The environment variables templates may read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,71 +27,49 @@ impl Env {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
+
+    /// The variables' names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Sets `name`, replacing any value.
+    pub fn set(&mut self, name: &str, value: String) {
+        self.0.insert(name.to_string(), value);
+    }
 }
 
 /// Expands every `{{ env.NAME }}` / `{{ env.NAME | default('value') }}` in `text`; any other
 /// `{{ … }}`, a malformed one, or a variable that is not set and has no default is an error
 /// naming it.
 pub fn expand(text: &str, env: &Env) -> Result<String, String> {
+    let template = Template::parse(text)?;
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("`{{{{` without its closing `}}}}` in `{text}`"))?;
-        let inner = after[..end].trim();
-        out.push_str(&resolve(inner, env)?);
-        rest = &after[end + 2..];
+    for part in &template.parts {
+        match part {
+            Part::Text(t) => out.push_str(t),
+            Part::Expr(Expr::Env { name, default }) => {
+                out.push_str(&lookup(name, default.as_deref(), env)?)
+            }
+            Part::Expr(other) => {
+                return Err(format!(
+                    "`{other}` is not a template this field takes; write `{{{{ env.NAME }}}}` or `{{{{ env.NAME | default('value') }}}}`"
+                ));
+            }
+        }
     }
-    out.push_str(rest);
     Ok(out)
 }
 
-fn resolve(inner: &str, env: &Env) -> Result<String, String> {
-    let shown = format!("{{{{ {inner} }}}}");
-    let usage = "write `{{ env.NAME }}` or `{{ env.NAME | default('value') }}`";
-    let (name, default) = match inner.split_once('|') {
-        Some((name, filter)) => (name.trim(), Some(default_of(filter.trim(), &shown)?)),
-        None => (inner, None),
-    };
-    let Some(var) = name.strip_prefix("env.") else {
-        return Err(format!(
-            "`{shown}` is not a template this field takes; {usage}"
-        ));
-    };
-    if var.is_empty()
-        || var.starts_with(|c: char| c.is_ascii_digit())
-        || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(format!(
-            "`{shown}`: `{var}` is not an environment variable name; {usage}"
-        ));
-    }
-    match (env.get(var), default) {
+/// The value of `{{ env.NAME }}`: the variable, else the default, else an error naming it.
+pub fn lookup(name: &str, default: Option<&str>, env: &Env) -> Result<String, String> {
+    match (env.get(name), default) {
         (Some(value), _) => Ok(value.to_string()),
-        (None, Some(default)) => Ok(default),
+        (None, Some(default)) => Ok(default.to_string()),
         (None, None) => Err(format!(
-            "`{shown}`: the environment variable `{var}` is not set and the template has no default; set it, or write `{{{{ env.{var} | default('value') }}}}`"
+            "the environment variable `{name}` is not set and the template has no default; set it, or write `{{{{ env.{name} | default('value') }}}}`"
         )),
     }
-}
-
-/// `default('value')` or `default("value")`.
-fn default_of(filter: &str, shown: &str) -> Result<String, String> {
-    let arg = filter
-        .strip_prefix("default(")
-        .and_then(|a| a.strip_suffix(')'))
-        .map(str::trim);
-    let value = arg.and_then(|a| {
-        a.strip_prefix('\'')
-            .and_then(|v| v.strip_suffix('\''))
-            .or_else(|| a.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
-    });
-    value
-        .map(str::to_string)
-        .ok_or_else(|| format!("`{shown}`: the only filter is `default('value')`, got `{filter}`"))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::serde_duration;
 use crate::generator_limits::GeneratorLimits;
+use crate::journey::{Checks, DataSpec, EnvValues, Flow};
 use crate::latency_options::LatencyOptions;
 use crate::threshold::Threshold;
 
@@ -43,11 +44,24 @@ pub struct Scenario {
     pub target: String,
     pub load: Load,
     pub endpoints: Vec<Endpoint>,
+    /// Journeys: steps run in order, each flow one weighted choice beside the endpoints.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<Flow>,
+    /// The rows users read as `{{ row.column }}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSpec>,
+    /// A cookie jar per user for every request (flows can turn it on for themselves).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cookies: bool,
     pub protection: Protection,
     pub thresholds: Vec<Threshold>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ids: Option<UserIds>,
     pub tracing: TracingOptions,
+    /// The `{{ env.NAME }}` values requests use (never serialized).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub env: EnvValues,
     /// How latencies are measured (the closed model's correction).
     #[serde(skip_serializing_if = "latency_is_default")]
     pub latency: LatencyOptions,
@@ -63,9 +77,29 @@ impl Scenario {
         self.endpoints.iter().find(|e| e.name == name)
     }
 
-    /// The weights of all endpoints, in declaration order.
+    /// What a user chooses among, with their weights: the endpoints, then the flows, in
+    /// declaration order.
+    pub fn choices(&self) -> Vec<(&str, f64)> {
+        self.endpoints
+            .iter()
+            .map(|e| (e.name.as_str(), e.weight))
+            .chain(self.flows.iter().map(|f| (f.name.as_str(), f.weight)))
+            .collect()
+    }
+
+    /// The weights of all choices (endpoints, then flows), in declaration order.
     pub fn weights(&self) -> Vec<f64> {
-        self.endpoints.iter().map(|e| e.weight).collect()
+        self.choices().into_iter().map(|(_, w)| w).collect()
+    }
+
+    /// Every request with figures of its own: the endpoints, then each flow's steps (named
+    /// `flow/step`), in declaration order.
+    pub fn requests(&self) -> impl Iterator<Item = &Endpoint> {
+        self.endpoints.iter().chain(
+            self.flows
+                .iter()
+                .flat_map(|f| f.steps.iter().map(|s| &s.request)),
+        )
     }
 }
 
@@ -239,6 +273,9 @@ pub struct Endpoint {
     /// Status codes that count as success; `None` means any 2xx.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expect: Option<Vec<u16>>,
+    /// Checks on the answer beside its status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Checks>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -431,7 +468,7 @@ pub struct Overrides {
     pub think_time: Option<ThinkTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival_rate: Option<f64>,
-    /// Endpoint weights by name.
+    /// Endpoint and flow weights by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<BTreeMap<String, f64>>,
 }

@@ -1,6 +1,9 @@
 //! Pass/fail rules for CI, such as `p95 < 500ms`, `error_rate < 1%` or `p99 < 2s for n-plus-one`.
 //!
-//! The grammar (modelled on Goose's `--threshold`): `METRIC OP VALUE [for ENDPOINT]`, where
+//! The grammar (modelled on Goose's `--threshold`): `[journey] METRIC OP VALUE [for NAME]`, where
+//! NAME is an endpoint or a flow's step (`flow/step`), or with `journey` a flow (its iterations:
+//! latency is the whole journey's time, `error_rate` the share of iterations that failed, `rps`
+//! completed iterations per second), and
 //! METRIC is `p50`, `p90`, `p95`, `p99`, `max`, `avg` (latencies, VALUE a duration), `error_rate`
 //! or `dropped` (VALUE a percentage like `1%` or a ratio like `0.01`) or `rps` (VALUE a number);
 //! OP is `<`, `<=`, `>` or `>=`.
@@ -97,8 +100,12 @@ pub struct Threshold {
     /// Milliseconds for latencies, a ratio (0..1) for `error_rate` and `dropped`, requests/s for
     /// `rps`.
     pub value: f64,
-    /// Only this endpoint's requests; `None` means all requests.
+    /// Only this endpoint's (or step's) requests; `None` means all requests. With `journey`,
+    /// the flow.
     pub endpoint: Option<String>,
+    /// Judged on a flow's iterations rather than on requests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub journey: bool,
 }
 
 impl fmt::Display for Threshold {

@@ -68,7 +68,7 @@ fn unknown_fields_suggest_the_closest_name() {
     check(
         "colour: red\nname: x\ntarget: http://x\nendpoints: [{name: a, path: /}]\n",
         &[
-            "file.yaml:1:1: colour: unknown field `colour`; expected one of `name`, `description`, `target`, `load`, `endpoints`, `protection`, `thresholds`, `user_ids`, `tracing`, `latency`",
+            "file.yaml:1:1: colour: unknown field `colour`; expected one of `name`, `description`, `target`, `load`, `data`, `cookies`, `endpoints`, `flows`, `protection`, `thresholds`, `user_ids`, `tracing`, `latency`",
         ],
     );
 }
@@ -281,7 +281,7 @@ fn top_level_values() {
         &[
             "file.yaml:1:1: missing required field `name`",
             "file.yaml:1:1: target: missing; set it in the file, with --target or TARGET_APP_URL",
-            "file.yaml:1:1: missing required field `endpoints`",
+            "file.yaml:1:1: missing required field `endpoints` (or `flows`)",
         ],
     );
     check(

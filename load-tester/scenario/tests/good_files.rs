@@ -108,6 +108,7 @@ fn full_expected() -> Scenario {
                 timeout: secs(10),
                 weight: 3.0,
                 expect: Some(vec![200, 404]),
+                check: None,
                 description: Some("The slow one".into()),
             },
             Endpoint {
@@ -122,6 +123,7 @@ fn full_expected() -> Scenario {
                 timeout: secs(30),
                 weight: 0.5,
                 expect: None,
+                check: None,
                 description: None,
             },
             Endpoint {
@@ -134,9 +136,13 @@ fn full_expected() -> Scenario {
                 timeout: secs(30),
                 weight: 0.0,
                 expect: None,
+                check: None,
                 description: None,
             },
         ],
+        flows: vec![],
+        data: None,
+        cookies: false,
         protection: Protection {
             circuit_breaker: Some(CircuitBreaker {
                 consecutive_failures: 3,
@@ -169,6 +175,7 @@ fn full_expected() -> Scenario {
                 op: Comparison::Lt,
                 value: 500.0,
                 endpoint: None,
+                journey: false,
             },
             Threshold {
                 rule: "error_rate < 1%".into(),
@@ -176,6 +183,7 @@ fn full_expected() -> Scenario {
                 op: Comparison::Lt,
                 value: 0.01,
                 endpoint: None,
+                journey: false,
             },
             Threshold {
                 rule: "p99 < 2s for n-plus-one".into(),
@@ -183,6 +191,7 @@ fn full_expected() -> Scenario {
                 op: Comparison::Lt,
                 value: 2000.0,
                 endpoint: Some("n-plus-one".into()),
+                journey: false,
             },
         ],
         user_ids: Some(UserIds {
@@ -194,6 +203,7 @@ fn full_expected() -> Scenario {
             enabled: false,
             slow: secs(2),
         },
+        env: Default::default(),
         latency: Default::default(),
     }
 }
@@ -469,18 +479,39 @@ fn the_reference_examples_are_valid() {
     assert_eq!(s.endpoints.len(), 3);
     assert_eq!(s.load.stages.len(), 2);
     assert!(s.protection.circuit_breaker.is_some() && s.user_ids.is_some());
-    // The section snippets are valid as parts of a scenario.
+    // The section snippets are valid as parts of a scenario (with the endpoints, flow and data
+    // file the examples name).
+    struct Users;
+    impl lt_scenario::DataFiles for Users {
+        fn read(&self, file: &str) -> Result<Vec<u8>, String> {
+            match file {
+                "data/users.csv" => Ok(b"email,password\na@example.com,1\n".to_vec()),
+                other => Err(format!("no {other}")),
+            }
+        }
+    }
+    let endpoints = "endpoints: [{name: n-plus-one, path: /}, {name: list-todos, path: /todos}]\n";
+    let flows = "flows: [{name: todo-crud, steps: [{name: create, path: /todos}]}]\n";
     for snippet in &examples[1..examples.len() - 1] {
+        let flows = if snippet.contains("flows:") {
+            ""
+        } else {
+            flows
+        };
         let text = if snippet.starts_with("endpoints:") {
             format!("name: x\ntarget: http://x\n{snippet}")
         } else if snippet.starts_with("target:") {
-            format!("name: x\n{snippet}\nendpoints: [{{name: n-plus-one, path: /}}]\n")
+            format!("name: x\n{snippet}\n{endpoints}")
         } else {
-            format!(
-                "name: x\ntarget: http://x\nendpoints: [{{name: n-plus-one, path: /}}]\n{snippet}"
-            )
+            format!("name: x\ntarget: http://x\n{endpoints}{flows}{snippet}")
         };
-        if let Err(e) = parse("snippet.yaml", &text) {
+        let inputs = lt_scenario::Inputs {
+            env: &lt_scenario::Env::default(),
+            files: &Users,
+        };
+        if let Err(e) =
+            lt_scenario::parse_with("snippet.yaml", &text, &Overrides::default(), &inputs)
+        {
             panic!("{snippet}\n{e}");
         }
     }

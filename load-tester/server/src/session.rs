@@ -90,7 +90,7 @@ pub struct PendingChange {
 pub struct LiveSession {
     pub id: String,
     pub scenario: String,
-    /// Endpoint names in scenario order.
+    /// Endpoint and flow names in weight order (endpoints, then flows).
     pub endpoints: Vec<String>,
     /// Users the worker launched, so the most a live change may ask for.
     pub max_users: u32,
@@ -128,22 +128,19 @@ impl LiveSession {
         config: &Value,
         status: Status,
     ) -> (LiveSession, TaskEnds) {
-        let endpoints: Vec<String> = config["endpoints"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|e| e["name"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let weights = config["endpoints"]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["weight"].as_f64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        // What the weights choose among: the endpoints, then the flows.
+        let choices = || {
+            ["endpoints", "flows"]
+                .into_iter()
+                .filter_map(|list| config[list].as_array())
+                .flatten()
+        };
+        let endpoints: Vec<String> = choices()
+            .filter_map(|e| e["name"].as_str().map(str::to_string))
+            .collect();
+        let weights = choices()
+            .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["weight"].as_f64()?)))
+            .collect();
         let load = &config["load"];
         let initial_config = LiveConfig {
             users: load["users"].as_u64().unwrap_or(1) as u32,

@@ -214,6 +214,10 @@ impl Supervisor {
             source: request.source.clone(),
             yaml: request.yaml.clone(),
             overrides: request.overrides.clone(),
+            // Data files are read inside the scenarios folder, wherever the worker runs from.
+            data_dir: std::path::absolute(&self.settings.get().scenarios_dir)
+                .ok()
+                .map(|p| p.display().to_string()),
         };
         if let Some(mut stdin) = child.stdin.take() {
             let text = serde_json::to_string(&launch).unwrap_or_default();

@@ -279,8 +279,9 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
     conn.prepare_cached(
         "INSERT OR REPLACE INTO session_seconds (session_id, second, at_ms, active_users,
              target_users, requests, failures, short_circuited, rps, p50, p90, p95, p99, max, avg,
-             users_in_backoff, parked_users, errors_last_minute)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             users_in_backoff, parked_users, errors_last_minute, flows)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19)",
     )?
     .execute(params![
         session_id,
@@ -301,6 +302,9 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
         t.users_in_backoff,
         parked,
         t.errors_last_minute,
+        (!t.flows.is_empty())
+            .then(|| serde_json::to_string(&t.flows).ok())
+            .flatten(),
     ])?;
 
     // A replayed second replaces the endpoints it had, all of them.
@@ -309,9 +313,10 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
     let mut insert = conn.prepare_cached(
         "INSERT OR REPLACE INTO endpoint_seconds (session_id, second, endpoint, position,
              requests, failures, connect, timeout, status_4xx, status_5xx, unexpected,
-             short_circuited, p50, p90, p95, p99, max, avg, weight, breaker)
+             short_circuited, p50, p90, p95, p99, max, avg, weight, breaker, capture_failures,
+             check_failures)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20)",
+             ?19, ?20, ?21, ?22)",
     )?;
     for (position, e) in (0_i64..).zip(&t.endpoints) {
         let f = &e.failures;
@@ -337,6 +342,8 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
             real(l.avg),
             real(e.weight),
             breaker_str(e.breaker),
+            f.capture,
+            f.check,
         ])?;
     }
     crate::accuracy::apply(conn, session_id, t)?;

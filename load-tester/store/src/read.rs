@@ -99,7 +99,7 @@ pub(crate) fn seconds(
         .prepare_cached(
             "SELECT second, at_ms, active_users, target_users, requests, failures,
                  short_circuited, rps, p50, p90, p95, p99, max, avg, users_in_backoff,
-                 parked_users, errors_last_minute
+                 parked_users, errors_last_minute, flows
              FROM session_seconds WHERE session_id = ?1 AND second > ?2
              ORDER BY second LIMIT ?3",
         )
@@ -120,6 +120,10 @@ pub(crate) fn seconds(
                     errors_last_minute: row.get(16)?,
                     endpoints: Vec::new(),
                     accuracy: None,
+                    flows: row
+                        .get::<_, Option<String>>(17)?
+                        .and_then(|text| serde_json::from_str(&text).ok())
+                        .unwrap_or_default(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()
@@ -133,7 +137,8 @@ pub(crate) fn seconds(
     let endpoints = conn
         .prepare_cached(
             "SELECT second, endpoint, requests, connect, timeout, status_4xx, status_5xx,
-                 unexpected, short_circuited, p50, p90, p95, p99, max, avg, weight, breaker
+                 unexpected, short_circuited, p50, p90, p95, p99, max, avg, weight, breaker,
+                 capture_failures, check_failures
              FROM endpoint_seconds WHERE session_id = ?1 AND second BETWEEN ?2 AND ?3
              ORDER BY second, position",
         )
@@ -149,6 +154,8 @@ pub(crate) fn seconds(
                         status_4xx: row.get(5)?,
                         status_5xx: row.get(6)?,
                         unexpected: row.get(7)?,
+                        capture: row.get(17)?,
+                        check: row.get(18)?,
                     },
                     short_circuited: row.get(8)?,
                     latency: latency(row, 9)?,

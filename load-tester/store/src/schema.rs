@@ -157,7 +157,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX errors_by_kind
         ON errors (session_id, endpoint, IFNULL(class, ''), IFNULL(status, -1), kind);
     ",
-    // 3: how true each second's figures are: open-model drops (with each endpoint's, in the
+    // 3: journeys: failures of a capture or a check, and each second's flow figures (the
+    // protocol's `FlowTick` list as JSON: they are read whole, never queried apart).
+    "
+    ALTER TABLE endpoint_seconds ADD COLUMN capture_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE endpoint_seconds ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE session_seconds ADD COLUMN flows TEXT;
+    ",
+    // 4: how true each second's figures are: open-model drops (with each endpoint's, in the
     // tick's endpoint order), schedule lag, corrected latency, the generator's own figures.
     "
     CREATE TABLE second_accuracy (

@@ -1,7 +1,7 @@
 //! The plain data the store takes and gives back: rows as the server uses them, not as SQLite
 //! holds them.
 
-use lt_protocol::{FailureCounts, Latency, Report};
+use lt_protocol::{FailureCounts, FlowTick, Latency, Report};
 use serde::{Deserialize, Serialize};
 
 /// A session about to start, as [`crate::Store::create_session`] records it.
@@ -96,6 +96,9 @@ pub struct SecondRow {
     /// stored before they were kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuracy: Option<crate::SecondAccuracy>,
+    /// The flows' iterations this second and their totals so far, as the tick had them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowTick>,
 }
 
 /// One endpoint's share of a [`SecondRow`].

@@ -73,7 +73,9 @@ fn a_session_from_creation_to_its_report() {
             timeout: 2,
             status_4xx: 3,
             status_5xx: 4,
-            unexpected: 5
+            unexpected: 5,
+            capture: 0,
+            check: 0,
         }
     );
     assert_eq!(search.latency, t.endpoints[0].latency);

@@ -3,7 +3,7 @@
 
 import { get } from "../api";
 import { sessionCharts } from "../charts";
-import { diff, diffEndpoints, figuresOf, FIGURES, type LoadShape, type Row, unlike } from "../compare";
+import { diff, diffEndpoints, diffFlows, figuresOf, FIGURES, type LoadShape, type Row, unlike } from "../compare";
 import { badge, fill, h } from "../dom";
 import * as fmt from "../format";
 import type { SecondRow, Session } from "../types";
@@ -32,12 +32,15 @@ export const comparePage: Page = (root, params) => {
       const charts = [sessionCharts(86_400), sessionCharts(86_400)];
       cleanups.push(() => charts.forEach((c) => c.destroy()));
       const warnings = unlike(shape(sa), shape(sb));
+      const flowDiffs = diffFlows(sa.summary ?? null, sb.summary ?? null);
       fill(
         root,
         h("div", { class: "page-head" }, h("h1", {}, "Compare")),
         warnings.length ? h("div", { class: "banner banner-end banner-warn", id: "compare-warnings", role: "note" }, h("strong", {}, "Not like for like: "), warnings.join(" ")) : null,
         h("p", { class: "muted" }, `Changes under ${Math.round(100 * 0.05)} % count as the same; “better” and “worse” follow the figure (more requests/s is better, more latency worse). Counts and durations depend on how long each run was, so they get no verdict.`),
         h("div", { class: "table-wrap" }, table(diff(fa, fb), "compare-table")),
+        flowDiffs.length ? h("h2", {}, "Flows (journeys), whole run") : null,
+        flowDiffs.map((f) => h("div", { class: "table-wrap", "data-flow": f.name }, h("h3", {}, f.name), table(f.rows))),
         h("h2", {}, "Endpoints"),
         diffEndpoints(sa.summary ?? null, sb.summary ?? null).map((e) => h("div", { class: "table-wrap" }, h("h3", {}, e.name), table(e.rows))),
         h(

@@ -101,7 +101,7 @@ export const newSession: Page = (root, params) => {
             const input = h("input", { type: "number", min: 0, step: "any", id: `w-${e.name}`, "data-endpoint": e.name, placeholder: String(e.weight) });
             return field(e.name, input);
           })
-        : h("p", { class: "muted" }, "The endpoints appear here once the YAML is valid."),
+        : h("p", { class: "muted" }, "The endpoints and flows appear here once the YAML is valid."),
     );
   };
 
@@ -117,7 +117,7 @@ export const newSession: Page = (root, params) => {
     try {
       const v = await call<Validated>("POST", "/api/scenarios/validate", undefined, text);
       if (mine !== seq) return;
-      fill(diagnostics, h("p", { class: "ok" }, `✓ Valid: “${v.name}”, ${v.endpoints.length} endpoints, ${v.users} users for ${v.duration} against ${v.target}.`));
+      fill(diagnostics, h("p", { class: "ok" }, `✓ Valid: “${v.name}”, ${v.endpoints.length} weighted ${v.endpoints.length === 1 ? "choice" : "choices"} (endpoints and flows), ${v.users} users for ${v.duration} against ${v.target}.`));
       renderGutter([]);
       const keep = new Map([...weights.querySelectorAll<HTMLInputElement>("input")].map((i) => [i.dataset.endpoint, i.value]));
       endpoints = v.endpoints;

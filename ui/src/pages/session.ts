@@ -5,6 +5,7 @@ import { ApiError, call, get } from "../api";
 import { type ChartPoint, sessionCharts, WINDOW_SECONDS } from "../charts";
 import { openStream } from "../connection";
 import { badge, fill, field, h, setText, toast } from "../dom";
+import { fromReport, fromSeconds, fromTick, stepRows } from "../flows";
 import * as fmt from "../format";
 import { ShareWindow } from "../series";
 import { emergencyStop } from "../shell";
@@ -26,7 +27,9 @@ import {
 } from "../types";
 import { accuracyBanner } from "./accuracy_banner";
 import type { Page } from "./page";
+import { flowsSection } from "./session_flows";
 import { traceId, traceUrlTemplate } from "./trace_id";
+import { type WeightInput, weightInput } from "./weight_input";
 
 /** A session's rate, latency and counts over some span (the whole run, or the last second). */
 interface Figures {
@@ -45,7 +48,8 @@ interface EndpointRow {
   failures: FailureCounts;
   shortCircuited: number;
   cells: Record<string, HTMLElement>;
-  weight: HTMLInputElement;
+  /** `null` for a flow's step: the flow's weight chooses it. */
+  weight: WeightInput | null;
 }
 
 export const sessionPage: Page = (root, _params, path) => {
@@ -96,7 +100,9 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
   const endpoints = new Map<string, EndpointRow>();
   const shares = new ShareWindow(10);
   const scenarioEndpoints = session.config?.endpoints ?? [];
-  const method = new Map(scenarioEndpoints.map((e) => [e.name, `${e.method} ${e.path}`]));
+  const steps = stepRows(session.config);
+  const method = new Map([...scenarioEndpoints.map((e): [string, string] => [e.name, `${e.method} ${e.path}`]), ...[...steps].map(([name, s]): [string, string] => [name, s.request])]);
+  const flows = flowsSection(session, live);
 
   fill(
     root,
@@ -128,7 +134,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     h(
       "section",
       { "aria-labelledby": "endpoints-title" },
-      h("h2", { id: "endpoints-title" }, "Endpoints"),
+      h("h2", { id: "endpoints-title" }, steps.size ? "Endpoints and flow steps" : "Endpoints"),
       h(
         "div",
         { class: "table-wrap" },
@@ -148,6 +154,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
         ),
       ),
     ),
+    flows.element,
     session.summary ? verdicts(session.summary.thresholds) : null,
     h("section", { "aria-labelledby": "protection-title" }, h("h2", { id: "protection-title" }, "Protection"), protection),
     h(
@@ -176,35 +183,8 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     if (r) return r;
     const cells: Record<string, HTMLElement> = {};
     for (const k of ["requests", "failures", "short", "p50", "p95", "p99", "share", "breaker"]) cells[k] = h("td", { "data-k": k });
-    const weight = h("input", {
-      type: "number",
-      min: 0,
-      step: "any",
-      class: "weight-input",
-      id: `weight-${name}`,
-      "aria-label": `Weight of ${name}`,
-      disabled: !live,
-    });
-    const apply = h("button", { type: "button", class: "btn btn-small", "aria-label": `Apply the weight of ${name}`, hidden: !live }, "Apply");
-    const send = async () => {
-      const w = Number(weight.value);
-      if (!weight.value.trim() || !Number.isFinite(w) || w < 0) {
-        toast(`Weight of ${name}: \`${weight.value}\` is not 0 or more.`, "error");
-        return;
-      }
-      try {
-        await call("PATCH", `/api/sessions/${session.id}`, { weights: { [name]: w } });
-        weight.dataset.dirty = "";
-        toast(`Weight of ${name} is now ${w}.`);
-      } catch (e) {
-        toast(`Weight of ${name} not changed: ${e instanceof Error ? e.message : e}`, "error");
-      }
-    };
-    apply.addEventListener("click", () => void send());
-    weight.addEventListener("input", () => (weight.dataset.dirty = "1"));
-    weight.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") void send();
-    });
+    const step = steps.get(name);
+    const weight = step ? null : weightInput(session.id, name, live);
     const tr = h(
       "tr",
       { "data-endpoint": name },
@@ -216,7 +196,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
       cells.p95,
       cells.p99,
       cells.share,
-      h("td", {}, h("div", { class: "inline" }, weight, apply)),
+      h("td", {}, weight ? weight.element : h("span", { class: "muted small", "data-flow-of": step?.flow ?? "" }, `step of ${step?.flow ?? "a flow"}`)),
       cells.breaker,
     );
     endpointRows.appendChild(tr);
@@ -226,9 +206,10 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
   };
   const weights = session.live?.config.weights ?? {};
   for (const e of scenarioEndpoints) {
-    const r = row(e.name);
-    r.weight.value = String(weights[e.name] ?? e.weight);
+    const w = row(e.name).weight;
+    if (w) w.input.value = String(weights[e.name] ?? e.weight);
   }
+  for (const name of steps.keys()) row(name);
 
   const showLatency = (r: EndpointRow, l: Latency | null) => {
     setText(r.cells.p50, fmt.ms(l?.p50));
@@ -312,6 +293,8 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     return r;
   };
   for (const e of session.live?.last_tick?.endpoints ?? []) showTotals(e);
+  const lastTick = session.live?.last_tick;
+  for (const f of lastTick?.flows ?? []) flows.show(fromTick(f, lastTick?.elapsed_s ?? null));
   if (session.live?.last_tick) accuracy.showTick(session.live.last_tick);
 
   const onTick = (t: Tick) => {
@@ -324,8 +307,9 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
       counts.set(e.name, e.requests);
       showLatency(r, e.requests ? e.latency : null);
       showBreaker(r, e.breaker);
-      if (document.activeElement !== r.weight && !r.weight.dataset.dirty) r.weight.value = String(e.weight);
+      r.weight?.show(e.weight);
     }
+    for (const f of t.flows ?? []) flows.show(fromTick(f, t.elapsed_s));
     shares.push(counts);
     for (const r of endpoints.values()) setText(r.cells.share, fmt.percent(shares.share(r.name)));
     showSecond({
@@ -370,7 +354,8 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     endBanner.className = `banner banner-end banner-${statusText}`;
     stopButton.remove();
     controls.remove();
-    for (const r of endpoints.values()) r.weight.disabled = true;
+    for (const r of endpoints.values()) if (r.weight) r.weight.input.disabled = true;
+    flows.end();
     fill(
       reports,
       h("span", { class: "muted" }, "Reports: "),
@@ -460,7 +445,14 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
           setText(r.cells.share, fmt.percent(all ? r.requests / all : 0));
         }
       }
+      // Without a report, the flows' totals as of the last stored second; with one, only the
+      // weights in force at the end.
+      for (const f of fromSeconds(seconds)) {
+        if (!session.summary) flows.show(f);
+        else if (f.weight != null) flows.weight(f.name, f.weight);
+      }
       const last = seconds[seconds.length - 1];
+      for (const e of last?.endpoints ?? []) endpoints.get(e.endpoint)?.weight?.show(e.weight);
       const total = session.summary;
       if (last) {
         const requests = total?.requests ?? session.totals.requests;
@@ -490,10 +482,11 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
       r.failures = { ...e.failures_by_class };
       r.shortCircuited = e.short_circuited;
       showCounts(r);
-      showLatency(r, e.latency_ms);
+      showLatency(r, e.requests ? e.latency_ms : null);
       setText(r.cells.share, fmt.percent(all ? e.requests / all : 0));
       setText(r.cells.breaker, "–");
     }
+    for (const f of session.summary?.flows ?? []) flows.show(fromReport(f));
   }
   void loadErrors().catch(() => {});
   return () => cleanups.forEach((c) => c());
@@ -562,11 +555,11 @@ function renderControls(root: HTMLElement, session: Session, lastChange: HTMLEle
 }
 
 function zeroFailures(): FailureCounts {
-  return { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0 };
+  return { connect: 0, timeout: 0, status_4xx: 0, status_5xx: 0, unexpected: 0, capture: 0, check: 0 };
 }
 
 function failureText(f: FailureCounts): string {
-  const labels: Record<keyof FailureCounts, string> = { connect: "connect", timeout: "timeout", status_4xx: "4xx", status_5xx: "5xx", unexpected: "unexpected" };
+  const labels: Record<keyof FailureCounts, string> = { connect: "connect", timeout: "timeout", status_4xx: "4xx", status_5xx: "5xx", unexpected: "unexpected", capture: "capture", check: "check" };
   const parts = FAILURE_CLASSES.filter((c) => f[c] > 0).map((c) => `${labels[c]} ${fmt.count(f[c])}`);
   return parts.length ? parts.join(" · ") : "0";
 }

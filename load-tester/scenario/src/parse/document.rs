@@ -4,17 +4,23 @@
 use std::time::Duration;
 
 use super::reader::{Item, Map, Reader};
+use super::request::Context;
+use super::templates::{EnvUsed, Scope};
 use super::url::{Rest, check_http_url};
-use super::{endpoints, latency, load, overrides, protection, thresholds, user_ids};
-use crate::env::Env;
-use crate::{Overrides, Scenario, TracingOptions};
+use super::{
+    Inputs, data, endpoints, flows, latency, load, overrides, protection, thresholds, user_ids,
+};
+use crate::{EnvValues, Overrides, Scenario, TracingOptions};
 
 const FIELDS: &[&str] = &[
     "name",
     "description",
     "target",
     "load",
+    "data",
+    "cookies",
     "endpoints",
+    "flows",
     "protection",
     "thresholds",
     "user_ids",
@@ -32,8 +38,9 @@ pub(crate) fn read(
     or: &mut Reader,
     root: &Item<'_>,
     o: &Overrides,
-    env: &Env,
+    inputs: &Inputs<'_>,
 ) -> Option<Scenario> {
+    let env = inputs.env;
     let errors_before = r.count();
     let map = r.map(root, FIELDS)?;
     let name = match map.get("name") {
@@ -67,16 +74,66 @@ pub(crate) fn read(
         }
     };
     let load = load::read(r, or, map.get("load"), o);
-    let endpoints = endpoints::read(r, &map, o.weights.as_ref());
+    let data = data::read(r, &map, inputs.files);
+    let cookies = match map.value("cookies") {
+        Some(i) => r.bool(&i),
+        None => Some(false),
+    };
+    let scope = Scope {
+        captures: &[],
+        columns: data.columns(),
+        data_broken: data.broken,
+        env,
+    };
+    let mut used = EnvUsed::default();
+    let endpoints = {
+        let mut cx = Context {
+            scope: &scope,
+            used: &mut used,
+        };
+        endpoints::read(r, &map, o.weights.as_ref(), &mut cx)
+    };
+    let flows = flows::read(
+        r,
+        &map,
+        &flows::Known {
+            endpoint_names: &endpoints.names,
+            endpoints: endpoints.list.as_deref(),
+            weights: o.weights.as_ref(),
+        },
+        &scope,
+        &mut used,
+    );
+    if endpoints.all_zero && flows.all_zero {
+        let message = if flows.names.is_empty() {
+            "all endpoint weights are zero; at least one must be above 0"
+        } else {
+            "all endpoint and flow weights are zero; at least one must be above 0"
+        };
+        match &endpoints.at {
+            Some((pos, path)) => r.error(*pos, path, message),
+            None => r.error(map.pos, "flows", message),
+        }
+    }
+    let choices: Vec<String> = endpoints
+        .names
+        .iter()
+        .chain(&flows.names)
+        .cloned()
+        .collect();
     if let Some(weights) = &o.weights
-        && !endpoints.names.is_empty()
+        && !choices.is_empty()
     {
-        overrides::check_names(or, weights.keys(), &endpoints.names);
+        overrides::check_names(or, weights.keys(), &choices);
     }
     let protection = protection::read(r, map.get("protection"));
-    // Without any endpoint names (none could be read) a rule's endpoint cannot be checked.
-    let names = (!endpoints.names.is_empty()).then_some(endpoints.names.as_slice());
-    let thresholds = thresholds::read(r, map.get("thresholds"), names);
+    // Without any names (none could be read) a rule's endpoint cannot be checked.
+    let requests: Vec<String> = endpoints.names.iter().chain(&flows.rows).cloned().collect();
+    let names = (!requests.is_empty()).then_some(thresholds::Names {
+        requests: &requests,
+        flows: &flows.names,
+    });
+    let thresholds = thresholds::read(r, map.get("thresholds"), names.as_ref());
     let user_ids = user_ids::read(r, map.get("user_ids"));
     let tracing = tracing(r, &map);
     let latency = latency::read(r, map.get("latency"));
@@ -99,10 +156,14 @@ pub(crate) fn read(
         target: target?,
         load: load?,
         endpoints: endpoints.list?,
+        flows: flows.list?,
+        data: data.spec?,
+        cookies: cookies?,
         protection: protection?,
         thresholds: thresholds?,
         user_ids: user_ids?,
         tracing: tracing?,
+        env: EnvValues(used),
         latency: latency?,
     })
 }

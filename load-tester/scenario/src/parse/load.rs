@@ -310,7 +310,7 @@ fn read_ramp(r: &mut Reader, map: Option<&Map<'_>>) -> Option<Ramp> {
 }
 
 /// `{ min, max }` (either defaults), or one duration for both.
-fn read_think_time(r: &mut Reader, item: &Item<'_>) -> Option<ThinkTime> {
+pub(crate) fn read_think_time(r: &mut Reader, item: &Item<'_>) -> Option<ThinkTime> {
     if !matches!(item.node, marked_yaml::Node::Mapping(_)) {
         let d = r.duration(item)?;
         return Some(ThinkTime { min: d, max: d });

@@ -5,22 +5,28 @@
 //! section, recording every problem and checking the values against each other. Overrides are
 //! checked on their own first ([`overrides`]) and put over the file's values before the checks.
 
+mod data;
 mod document;
 mod endpoints;
+mod flows;
 mod latency;
 mod limits;
 mod load;
 mod overrides;
 mod protection;
 mod reader;
+mod request;
 mod suggest;
+mod templates;
 mod thresholds;
 mod url;
 mod user_ids;
 mod yaml;
 
+pub(crate) use reader::shorten;
 pub(crate) use yaml::too_deep;
 
+use crate::data::{DataFiles, NoDataFiles};
 use crate::env::Env;
 use crate::{Diagnostics, Overrides, Scenario};
 
@@ -42,13 +48,38 @@ pub fn parse_with_overrides(
     parse_with_env(file, text, overrides, &Env::default())
 }
 
-/// Like [`parse_with_overrides`], with the environment variables `{{ env.NAME }}` templates in
-/// `target` may read.
+/// Like [`parse_with_overrides`], with the environment variables `{{ env.NAME }}` templates may
+/// read (and no data files).
 pub fn parse_with_env(
     file: &str,
     text: &str,
     overrides: &Overrides,
     env: &Env,
+) -> Result<Scenario, Diagnostics> {
+    parse_with(
+        file,
+        text,
+        overrides,
+        &Inputs {
+            env,
+            files: &NoDataFiles,
+        },
+    )
+}
+
+/// What a scenario may read besides its text: environment variables and data files.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    pub env: &'a Env,
+    pub files: &'a dyn DataFiles,
+}
+
+/// Like [`parse_with_overrides`], with the environment and the data files the scenario may read.
+pub fn parse_with(
+    file: &str,
+    text: &str,
+    overrides: &Overrides,
+    inputs: &Inputs<'_>,
 ) -> Result<Scenario, Diagnostics> {
     let mut override_problems = reader::Reader::new(overrides::SOURCE);
     let valid = overrides::check(&mut override_problems, overrides);
@@ -59,7 +90,7 @@ pub fn parse_with_env(
             &mut override_problems,
             &reader::Item::root(&root),
             &valid,
-            env,
+            inputs,
         )
     });
     match scenario {

@@ -140,14 +140,19 @@ pub fn apply_overrides(s: &Scenario, o: &Overrides) -> Result<Scenario, Diagnost
         out.load.arrival_rate = Some(arrival_rate);
     }
     if let Some(weights) = &valid.weights {
-        let names: Vec<String> = out.endpoints.iter().map(|e| e.name.clone()).collect();
+        let names: Vec<String> = out.choices().iter().map(|(n, _)| n.to_string()).collect();
         check_names(&mut r, weights.keys(), &names);
         for endpoint in &mut out.endpoints {
             if let Some(&w) = weights.get(&endpoint.name) {
                 endpoint.weight = w;
             }
         }
-        if out.endpoints.iter().all(|e| e.weight == 0.0) {
+        for flow in &mut out.flows {
+            if let Some(&w) = weights.get(&flow.name) {
+                flow.weight = w;
+            }
+        }
+        if out.choices().iter().all(|(_, w)| *w == 0.0) {
             r.error(
                 NOWHERE,
                 "overrides.weights",
@@ -190,15 +195,10 @@ pub fn apply_overrides(s: &Scenario, o: &Overrides) -> Result<Scenario, Diagnost
     }
 }
 
-/// Checks a live weights update: every name must be an endpoint, every weight a finite number
-/// from 0, and the weights after the update must not all be zero.
+/// Checks a live weights update: every name must be an endpoint or a flow, every weight a finite
+/// number from 0, and the weights after the update must not all be zero.
 pub fn check_weights(s: &Scenario, weights: &BTreeMap<String, f64>) -> Result<(), Vec<String>> {
-    let current: Vec<(&str, f64)> = s
-        .endpoints
-        .iter()
-        .map(|e| (e.name.as_str(), e.weight))
-        .collect();
-    check_weights_against(&current, weights)
+    check_weights_against(&s.choices(), weights)
 }
 
 /// Checks new weights against the endpoints' names and current weights, in scenario order.

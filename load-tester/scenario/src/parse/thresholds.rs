@@ -19,12 +19,17 @@ const METRICS: [ThresholdMetric; 9] = [
     ThresholdMetric::Dropped,
 ];
 
-/// Parses one rule such as `p95 < 500ms`, `error_rate < 1%` or `p99 < 2s for n-plus-one`.
+/// Parses one rule such as `p95 < 500ms`, `error_rate < 1%`, `p99 < 2s for n-plus-one` or
+/// `journey p95 < 2s for checkout`.
 pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
-    let rule = text.trim();
-    if rule.is_empty() {
+    let whole = text.trim();
+    if whole.is_empty() {
         return Err("empty threshold; write METRIC OP VALUE, such as `p95 < 500ms`".to_string());
     }
+    let (journey, rule) = match whole.split_once(char::is_whitespace) {
+        Some((first, rest)) if first.eq_ignore_ascii_case("journey") => (true, rest.trim_start()),
+        _ => (false, whole),
+    };
     let metric_len = rule
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rule.len());
@@ -84,12 +89,16 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
             }
         }
     };
+    if journey && endpoint.is_none() {
+        return Err(format!("a journey rule names its flow: `{whole} for FLOW`"));
+    }
     Ok(Threshold {
-        rule: rule.to_string(),
+        rule: whole.to_string(),
         metric,
         op,
         value,
         endpoint,
+        journey,
     })
 }
 
@@ -137,11 +146,19 @@ fn value(metric: ThresholdMetric, text: &str) -> Result<f64, String> {
     }
 }
 
-/// Reads the `thresholds` list; `endpoints` are the names a rule may use.
+/// The names rules may use: requests (endpoints and `flow/step`) and, with `journey`, flows.
+#[derive(Debug)]
+pub(crate) struct Names<'a> {
+    pub requests: &'a [String],
+    pub flows: &'a [String],
+}
+
+/// Reads the `thresholds` list; `names` are the names a rule may use (`None` when they could not
+/// be read).
 pub(crate) fn read(
     r: &mut Reader,
     item: Option<Item<'_>>,
-    endpoints: Option<&[String]>,
+    names: Option<&Names<'_>>,
 ) -> Option<Vec<Threshold>> {
     let Some(item) = item.filter(|i| !i.is_null()) else {
         return Some(Vec::new());
@@ -149,7 +166,7 @@ pub(crate) fn read(
     let seq = r.seq(&item)?;
     let mut out = Some(Vec::with_capacity(seq.len()));
     for rule_item in seq {
-        let threshold = read_one(r, &rule_item, endpoints);
+        let threshold = read_one(r, &rule_item, names);
         out = out.zip(threshold).map(|(mut v, t)| {
             v.push(t);
             v
@@ -158,7 +175,7 @@ pub(crate) fn read(
     out
 }
 
-fn read_one(r: &mut Reader, item: &Item<'_>, endpoints: Option<&[String]>) -> Option<Threshold> {
+fn read_one(r: &mut Reader, item: &Item<'_>, names: Option<&Names<'_>>) -> Option<Threshold> {
     let text = match item.node {
         Node::Scalar(s) if scalar(s) != Scalar::Null => s.as_str(),
         node => {
@@ -179,18 +196,27 @@ fn read_one(r: &mut Reader, item: &Item<'_>, endpoints: Option<&[String]>) -> Op
             return None;
         }
     };
-    if let (Some(name), Some(endpoints)) = (&threshold.endpoint, endpoints)
-        && !endpoints.contains(name)
-    {
-        r.error_at(
-            item,
-            format!(
-                "threshold names unknown endpoint `{}`{}",
-                shorten(name),
-                suggest::did_you_mean(name, endpoints.iter().map(String::as_str))
-            ),
-        );
-        return None;
+    if let (Some(name), Some(names)) = (&threshold.endpoint, names) {
+        let (known, what) = if threshold.journey {
+            (names.flows, "flow")
+        } else {
+            (names.requests, "endpoint")
+        };
+        if !known.contains(name) {
+            let hint = if !threshold.journey && names.flows.contains(name) {
+                format!(
+                    " (`{name}` is a flow: write `journey {}` for its journeys, or name a step `{name}/STEP`)",
+                    threshold.rule
+                )
+            } else {
+                suggest::did_you_mean(name, known.iter().map(String::as_str))
+            };
+            r.error_at(
+                item,
+                format!("threshold names unknown {what} `{}`{hint}", shorten(name)),
+            );
+            return None;
+        }
     }
     Some(threshold)
 }
@@ -201,7 +227,16 @@ mod tests {
 
     #[test]
     fn parses_rules() {
+        let j = parse_threshold("journey p95 < 2s for todo-crud").unwrap();
+        assert!(j.journey);
+        assert_eq!(j.endpoint.as_deref(), Some("todo-crud"));
+        assert!(
+            parse_threshold("journey p95 < 2s")
+                .unwrap_err()
+                .contains("names its flow")
+        );
         let t = parse_threshold("  p95 < 500ms ").unwrap();
+        assert!(!t.journey);
         assert_eq!(
             (t.rule.as_str(), t.metric, t.op, t.value, t.endpoint),
             (

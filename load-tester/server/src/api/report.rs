@@ -6,7 +6,7 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use lt_report::{Change, EndpointSecond, ErrorRow, ReportInput, Second};
+use lt_report::{Change, EndpointSecond, ErrorRow, ReportInput, Second, flows_from_seconds};
 use lt_store::{ErrorGroupRow, SecondRow};
 
 use super::AppState;
@@ -59,6 +59,11 @@ pub async fn report_html(
         })
         .collect();
     changes.sort_by_key(|c| c.at_ms);
+    // The flows' whole run: the summary's, or their totals as of the last stored second.
+    let flows = match &row.summary {
+        Some(r) => r.flows.clone(),
+        None => flows_from_seconds(seconds.iter().map(|s| (s.second, s.flows.as_slice()))),
+    };
     let input = ReportInput {
         description: row.config["description"].as_str().map(str::to_string),
         load: row.config["load"].clone(),
@@ -70,6 +75,7 @@ pub async fn report_html(
         started_at_ms: row.started_at_ms,
         duration_s,
         summary: row.summary,
+        flows,
         seconds: seconds.iter().map(second).collect(),
         changes,
         errors,

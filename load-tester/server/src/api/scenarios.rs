@@ -4,6 +4,7 @@ use std::path::Path;
 
 use axum::Json;
 use axum::extract::State;
+use lt_scenario::data_folder::DataFolder;
 
 use super::AppState;
 use super::extract::ApiBody;
@@ -39,15 +40,23 @@ fn read_dir(dir: &Path, env: &lt_scenario::Env) -> ApiResult<Vec<ScenarioFile>> 
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
         .collect();
     files.sort();
+    let data = DataFolder::inside(dir);
     Ok(files
         .iter()
         .filter_map(|path| {
             let file = path.file_name()?.to_str()?.to_string();
             let text = std::fs::read_to_string(path).ok()?;
             let yaml = lt_scenario::redact::mask_secrets(&text);
+            let inputs = lt_scenario::Inputs { env, files: &data };
             Some(
-                match lt_scenario::parse_with_env(&file, &text, &Default::default(), env) {
+                match lt_scenario::parse_with(&file, &text, &Default::default(), &inputs) {
                     Ok(s) => ScenarioFile {
+                        endpoints: Some(
+                            s.choices()
+                                .into_iter()
+                                .map(|(n, _)| n.to_string())
+                                .collect(),
+                        ),
                         file,
                         valid: true,
                         name: Some(s.name),
@@ -55,7 +64,6 @@ fn read_dir(dir: &Path, env: &lt_scenario::Env) -> ApiResult<Vec<ScenarioFile>> 
                         target: Some(s.target),
                         users: Some(s.load.users),
                         duration: Some(lt_scenario::format_duration(s.load.duration)),
-                        endpoints: Some(s.endpoints.into_iter().map(|e| e.name).collect()),
                         problems: None,
                         yaml,
                     },
@@ -116,18 +124,23 @@ pub fn find(dir: &Path, name: &str) -> ApiResult<(String, String)> {
 pub async fn validate(State(app): State<AppState>, body: ApiBody) -> ApiResult<Json<Validated>> {
     let body = body.text()?;
     let env = app.supervisor.scenario_env();
-    let scenario = lt_scenario::parse_with_env(INLINE_SOURCE, &body, &Default::default(), &env)
+    let files = DataFolder::inside(&app.settings.get().scenarios_dir);
+    let inputs = lt_scenario::Inputs {
+        env: &env,
+        files: &files,
+    };
+    let scenario = lt_scenario::parse_with(INLINE_SOURCE, &body, &Default::default(), &inputs)
         .map_err(|d| ApiError::diagnostics(&d))?;
     Ok(Json(Validated {
         valid: true,
         duration: lt_scenario::format_duration(scenario.load.duration),
         users: scenario.load.users,
         endpoints: scenario
-            .endpoints
-            .iter()
-            .map(|e| ScenarioEndpoint {
-                name: e.name.clone(),
-                weight: e.weight,
+            .choices()
+            .into_iter()
+            .map(|(name, weight)| ScenarioEndpoint {
+                name: name.to_string(),
+                weight,
             })
             .collect(),
         name: scenario.name,

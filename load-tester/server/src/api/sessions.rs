@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use lt_scenario::data_folder::DataFolder;
 use lt_scenario::{LiveChange, LiveLimits, Refusal};
 use lt_store::{SessionFilter, SessionRow};
 use serde::Deserialize;
@@ -63,7 +64,12 @@ pub async fn start(
         }
     };
     let env = app.supervisor.scenario_env();
-    let scenario = lt_scenario::parse_with_env(&source, &yaml, &body.overrides, &env)
+    let files = DataFolder::inside(&app.settings.get().scenarios_dir);
+    let inputs = lt_scenario::Inputs {
+        env: &env,
+        files: &files,
+    };
+    let scenario = lt_scenario::parse_with(&source, &yaml, &body.overrides, &inputs)
         .map_err(|d| ApiError::diagnostics(&d))?;
     app.allow.check_scenario(&scenario)?;
     let caps = app.settings.get();

@@ -1,0 +1,246 @@
+//! Reading an answer: its status against `expect`, its body read through (so the connection is
+//! reused), the checks, and the values a flow step captures.
+//!
+//! The body's bytes are kept only when a check or a capture reads them; otherwise they are only
+//! counted.
+
+use lt_protocol::FailureClass;
+use lt_scenario::{CaptureSource, Checks};
+use serde_json::Value;
+
+use crate::plan::{CapturePlan, EndpointPlan};
+
+/// The most body kept for checks and captures; a larger answer fails them.
+pub const MAX_KEPT_BODY: usize = 16 * 1024 * 1024;
+
+/// The outcome of one sent request.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub failure: Option<(FailureClass, String)>,
+    pub status: Option<u16>,
+    /// Captured values, by variable slot.
+    pub captured: Vec<(usize, Value)>,
+    /// `Set-Cookie` values, when the user keeps cookies.
+    pub set_cookies: Vec<String>,
+}
+
+impl Outcome {
+    /// A request that could not be built or sent for a reason other than the network.
+    pub fn unexpected(message: String) -> Outcome {
+        Outcome {
+            failure: Some((FailureClass::Unexpected, message)),
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Reads `response` for `plan`; `cookies` says whether to keep its `Set-Cookie` values.
+pub async fn read(
+    response: &mut Result<reqwest::Response, reqwest::Error>,
+    plan: &EndpointPlan,
+    cookies: bool,
+) -> Outcome {
+    let response = match response.as_mut() {
+        Err(e) => {
+            let class = if e.is_timeout() {
+                FailureClass::Timeout
+            } else {
+                FailureClass::Connect
+            };
+            return Outcome {
+                failure: Some((class, error_chain(e))),
+                ..Outcome::default()
+            };
+        }
+        Ok(response) => response,
+    };
+    let endpoint = &plan.endpoint;
+    let answer = &plan.answer;
+    let status = response.status().as_u16();
+    let header_values: Vec<Option<String>> = answer
+        .captures
+        .iter()
+        .map(|c| match &c.source {
+            CaptureSource::Header(name) => response
+                .headers()
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    let set_cookies: Vec<String> = if cookies {
+        response
+            .headers()
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut body: Vec<u8> = Vec::new();
+    let mut size: u64 = 0;
+    let mut body_error = None;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                size += chunk.len() as u64;
+                if answer.keeps_body && body.len() + chunk.len() <= MAX_KEPT_BODY {
+                    body.extend_from_slice(&chunk);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                body_error = Some(e);
+                break;
+            }
+        }
+    }
+    let mut outcome = Outcome {
+        status: Some(status),
+        set_cookies,
+        ..Outcome::default()
+    };
+    if !endpoint.is_expected(status) {
+        let class = match status {
+            400..=499 => FailureClass::Status4xx,
+            500..=599 => FailureClass::Status5xx,
+            _ => FailureClass::Unexpected,
+        };
+        outcome.failure = Some((class, format!("{status}: {}", endpoint.name)));
+        return outcome;
+    }
+    if let Some(e) = body_error {
+        let class = if e.is_timeout() {
+            FailureClass::Timeout
+        } else {
+            FailureClass::Unexpected
+        };
+        outcome.failure = Some((class, format!("reading the body: {}", error_chain(&e))));
+        return outcome;
+    }
+    let kept_whole = answer.keeps_body && body.len() as u64 == size;
+    let mut json: Option<Option<Value>> = None;
+    let mut parsed = |body: &[u8]| -> Option<Value> {
+        json.get_or_insert_with(|| serde_json::from_slice(body).ok())
+            .clone()
+    };
+    if let Some(checks) = &answer.checks
+        && let Some(message) = failed_check(checks, &body, size, kept_whole, &mut parsed)
+    {
+        outcome.failure = Some((FailureClass::Check, message));
+        return outcome;
+    }
+    for (capture, header) in answer.captures.iter().zip(header_values) {
+        match captured(capture, header, &body, kept_whole, &mut parsed) {
+            Some(value) => outcome.captured.push((capture.slot, value)),
+            None => {
+                outcome.failure = Some((
+                    FailureClass::Capture,
+                    format!(
+                        "capture `{}`: {} found nothing in the answer",
+                        capture.name, capture.source
+                    ),
+                ));
+                outcome.captured.clear();
+                return outcome;
+            }
+        }
+    }
+    outcome
+}
+
+/// The first check that fails, as a message naming it.
+fn failed_check(
+    checks: &Checks,
+    body: &[u8],
+    size: u64,
+    kept_whole: bool,
+    parsed: &mut impl FnMut(&[u8]) -> Option<Value>,
+) -> Option<String> {
+    if let Some(max) = checks.max_size
+        && size > max
+    {
+        return Some(format!(
+            "check max_size: the body is {size} bytes, more than {max}"
+        ));
+    }
+    if checks.needs_body() && !kept_whole {
+        return Some(format!(
+            "check: the body is {size} bytes, more than the {MAX_KEPT_BODY} a check reads"
+        ));
+    }
+    if let Some(text) = &checks.body_contains
+        && !contains(body, text.as_bytes())
+    {
+        return Some(format!("check body_contains: `{text}` is not in the body"));
+    }
+    if !checks.json.is_empty() {
+        let Some(value) = parsed(body) else {
+            return Some("check json: the body is not JSON".to_string());
+        };
+        for (pointer, expected) in &checks.json {
+            match value.pointer(pointer) {
+                Some(found) if found == expected => {}
+                Some(found) => {
+                    return Some(format!(
+                        "check json `{pointer}`: expected {expected}, got {}",
+                        short(found)
+                    ));
+                }
+                None => {
+                    return Some(format!(
+                        "check json `{pointer}`: expected {expected}, found nothing"
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn captured(
+    capture: &CapturePlan,
+    header: Option<String>,
+    body: &[u8],
+    kept_whole: bool,
+    parsed: &mut impl FnMut(&[u8]) -> Option<Value>,
+) -> Option<Value> {
+    match &capture.source {
+        CaptureSource::Header(_) => header.map(Value::String),
+        _ if !kept_whole => None,
+        CaptureSource::Json(pointer) => parsed(body)?.pointer(pointer).cloned(),
+        CaptureSource::Regex(_) => {
+            let text = String::from_utf8_lossy(body);
+            let caps = capture.regex.as_ref()?.captures(&text)?;
+            caps.get(1).map(|m| Value::String(m.as_str().to_string()))
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A JSON value cut to a length that fits in a message.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 60 {
+        format!("{}…", text.chars().take(60).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// An error with its sources, one after another.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
