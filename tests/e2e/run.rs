@@ -617,3 +617,62 @@ thresholds:
         "{classes}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_model_that_drops_arrivals_says_so_everywhere() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = scenario(
+        &target.url(),
+        "  users: 1\n  arrival_rate: 40\n  arrival_max_wait: 0s\n  duration: 3s",
+        "  - { name: slow, path: /e/slow }",
+        "thresholds:\n  - dropped < 1%",
+    );
+    // One user and 100 ms a request: at most 10 of the 40 arrivals a second find it free.
+    target.set("slow", Mode::Slow(Duration::from_millis(100)));
+    let file = write_scenario(dir.path(), "open.yaml", &yaml);
+    let report = dir.path().join("report.json");
+    let junit = dir.path().join("junit.xml");
+    let html = dir.path().join("report.html");
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.code, Some(1), "the dropped rule fails: {}", out.stderr);
+
+    let json = read_json(&report);
+    let schema = read_json(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/report.schema.json"
+    )));
+    let problems = common::schema_errors(&schema, &json);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let dropped = json["dropped"].as_u64().unwrap();
+    assert!(dropped >= 40, "dropped {dropped}");
+    assert_eq!(json["endpoints"][0]["dropped"].as_u64(), Some(dropped));
+    assert!((json["asked_rate"].as_f64().unwrap() - 40.0).abs() < 4.0);
+    assert!(json["schedule_lag_ms"]["p50"].is_number());
+
+    assert!(
+        out.stdout
+            .contains("not enough users for this rate; raise users"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("open model: asked 40.0 arrivals/s"));
+    assert!(out.stdout.contains("FAIL  dropped < 1%"), "{}", out.stdout);
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        junit.contains(&format!("{dropped} arrivals dropped")),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("arrivals dropped"), "the HTML report says so");
+}

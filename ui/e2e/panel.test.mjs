@@ -259,6 +259,27 @@ test("the panel drives a session from the token to the compare view", { timeout:
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `the emergency stop is on screen: ${JSON.stringify(box)}`);
     await shot("17-phone-overview");
   });
+
+  await t.test("a session short of users for its arrival rate warns that arrivals are dropped", async () => {
+    await page.setViewportSize({ width: 1366, height: 900 });
+    const yaml = `name: few-users
+target: http://127.0.0.1:${lab.ports.ec}
+load:
+  users: 1
+  arrival_rate: 2000
+  arrival_max_wait: 0s
+  duration: 30s
+endpoints:
+  - name: products
+    path: /api/products
+`;
+    const s = await api("POST", "/api/sessions", { scenario_yaml: yaml });
+    await page.goto(`${base()}/#/sessions/${s.id}`);
+    await until("the warning", () => text("#accuracy"), (w) => /arrivals dropped: not enough users for this rate; raise users/.test(w));
+    assert.match(await text("#accuracy"), /asked 2[,.]?000 arrivals\/s/);
+    await shot("18-dropped-arrivals");
+    await api("POST", "/api/emergency-stop");
+  });
 });
 
 test("a journey session shows its flows, their steps, and takes a flow's weight live", { timeout: 300_000 }, async (t) => {

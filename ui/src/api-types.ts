@@ -653,9 +653,15 @@ export interface components {
         };
         /** @description One endpoint over the whole run. */
         EndpointReport: {
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped for want of a free user.
+             */
+            dropped?: number;
             /** Format: int64 */
             failures: number;
             failures_by_class: components["schemas"]["FailureCounts"];
+            latency_corrected_ms?: components["schemas"]["Latency"] | null;
             latency_ms: components["schemas"]["Latency"];
             method: string;
             name: string;
@@ -670,6 +676,11 @@ export interface components {
         EndpointSecondRow: {
             /** @description `"closed"`, `"open"` or `"half_open"`. */
             breaker: string;
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped this second (attributed by weight).
+             */
+            dropped?: number;
             endpoint: string;
             failures: components["schemas"]["FailureCounts"];
             latency: components["schemas"]["Latency"];
@@ -683,6 +694,14 @@ export interface components {
         /** @description One endpoint's second. */
         EndpointTick: {
             breaker: components["schemas"]["BreakerState"];
+            corrected_latency?: components["schemas"]["Latency"] | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals this second that found no free user within `arrival_max_wait` and
+             *     were not sent (attributed to endpoints by weight: an arrival picks its endpoint when
+             *     sent).
+             */
+            dropped?: number;
             failures: components["schemas"]["FailureCounts"];
             /** @description Latency of this second's requests. */
             latency: components["schemas"]["Latency"];
@@ -707,6 +726,12 @@ export interface components {
         };
         /** @description One endpoint since the run's start. */
         EndpointTotals: {
+            corrected_latency?: components["schemas"]["Latency"] | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped since the start.
+             */
+            dropped?: number;
             failures: components["schemas"]["FailureCounts"];
             /**
              * @description Latency of every timed request since the start (from the merged histogram, never an
@@ -942,6 +967,85 @@ export interface components {
             /** Format: int64 */
             started: number;
         };
+        /** @description `load.max_memory` and `load.max_cpu`. */
+        GeneratorLimits: {
+            /**
+             * Format: double
+             * @description CPU of the generator process, in percent of one core (`150` is one and a half cores).
+             */
+            max_cpu?: number | null;
+            /**
+             * Format: int64
+             * @description Resident memory of the generator process, in bytes.
+             */
+            max_memory?: number | null;
+        };
+        /** @description The generator over the whole run. */
+        GeneratorReport: {
+            /** Format: int32 */
+            cores: number;
+            /**
+             * Format: int64
+             * @description Seconds during which a limit held users back.
+             */
+            limited_seconds: number;
+            /**
+             * Format: double
+             * @description The worst timer lag, in milliseconds.
+             */
+            max_timer_lag_ms: number;
+            /**
+             * Format: double
+             * @description The busiest second's CPU, in percent of one core.
+             */
+            peak_cpu_percent: number;
+            /**
+             * Format: int64
+             * @description The largest resident memory seen, in bytes.
+             */
+            peak_memory_bytes: number;
+            /**
+             * Format: int64
+             * @description Seconds during which the generator was saturated.
+             */
+            saturated_seconds: number;
+            /** @description Each distinct warning, in the order first seen. */
+            warnings?: string[];
+        };
+        /** @description The generator process over one second. */
+        GeneratorStats: {
+            /**
+             * Format: int32
+             * @description Cores the generator may run on.
+             */
+            cores: number;
+            /**
+             * Format: double
+             * @description CPU used by the generator process, in percent of one core (200 is two cores busy).
+             */
+            cpu_percent: number;
+            /**
+             * @description Set while `max_memory` or `max_cpu` keeps users from being added: says which limit and
+             *     how many users are held back.
+             */
+            limited?: string | null;
+            /**
+             * Format: int64
+             * @description Resident memory of the generator process, in bytes.
+             */
+            memory_bytes: number;
+            /**
+             * @description Set while CPU stays above 90 % of what the generator may use, or its timers run late:
+             *     the message says which, and that results may be distorted by the generator itself.
+             */
+            saturated?: string | null;
+            /**
+             * Format: double
+             * @description How late the generator's timers fired at worst this second, in milliseconds (a busy or
+             *     starved generator sends late and measures late).
+             */
+            timer_lag_ms: number;
+        };
         /** @description `GET /api/health`. */
         Health: {
             running_sessions: number;
@@ -965,6 +1069,28 @@ export interface components {
             p95: number;
             /** Format: double */
             p99: number;
+        };
+        /**
+         * @description Whether (and how) recorded latencies are corrected for the requests a stalled user did not
+         *     send. Only for the closed model: the open model measures every request from its intended
+         *     send time, which needs no correction.
+         */
+        LatencyCorrection: {
+            /** @enum {string} */
+            kind: "none";
+        } | {
+            /**
+             * @description The interval; `None` means each endpoint's mean think time plus its median latency
+             *     so far.
+             * @example 1.5s
+             */
+            interval?: string | null;
+            /** @enum {string} */
+            kind: "expected_interval";
+        };
+        /** @description The `latency` section. */
+        LatencyOptions: {
+            correction: components["schemas"]["LatencyCorrection"];
         };
         /** @description The data of an SSE `lifecycle` event. */
         LifecycleEvent: {
@@ -1025,7 +1151,12 @@ export interface components {
             };
         };
         /** @description How much load, for how long. */
-        Load: {
+        Load: components["schemas"]["GeneratorLimits"] & {
+            /**
+             * @description Open model: how long an arrival may wait for a free user; past it, it is dropped.
+             * @example 1s
+             */
+            arrival_max_wait: string;
             /**
              * Format: double
              * @description Open model: requests per second across all users; users then only cap concurrency and
@@ -1162,6 +1293,18 @@ export interface components {
         };
         /** @description The whole run. */
         Report: {
+            /**
+             * Format: double
+             * @description Open model: the rate asked for, as arrivals scheduled per second over the run (`rps` is
+             *     the rate achieved).
+             */
+            asked_rate?: number | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals that found no free user within `arrival_max_wait` and were not
+             *     sent. Never silent: a run that under-sends says so here.
+             */
+            dropped?: number;
             /** Format: double */
             duration_s: number;
             end_reason: components["schemas"]["EndReason"];
@@ -1175,6 +1318,10 @@ export interface components {
             failures: number;
             /** @description The flows' iterations. */
             flows?: components["schemas"]["FlowReport"][];
+            generator?: components["schemas"]["GeneratorReport"] | null;
+            latency_corrected_ms?: components["schemas"]["Latency"] | null;
+            /** @description The correction applied, as people read it (`expected_interval 1.2 s (auto)`). */
+            latency_correction?: string | null;
             latency_ms: components["schemas"]["Latency"];
             /** Format: int32 */
             max_users: number;
@@ -1184,6 +1331,7 @@ export interface components {
             rps: number;
             /** @description The scenario's name. */
             scenario: string;
+            schedule_lag_ms?: components["schemas"]["Latency"] | null;
             /** Format: int64 */
             short_circuited: number;
             /**
@@ -1203,6 +1351,8 @@ export interface components {
             endpoints: components["schemas"]["Endpoint"][];
             /** @description Journeys: steps run in order, each flow one weighted choice beside the endpoints. */
             flows?: components["schemas"]["Flow"][];
+            /** @description How latencies are measured (the closed model's correction). */
+            latency?: components["schemas"]["LatencyOptions"];
             load: components["schemas"]["Load"];
             name: string;
             protection: components["schemas"]["Protection"];
@@ -1238,8 +1388,49 @@ export interface components {
         ScenarioList: {
             scenarios: components["schemas"]["ScenarioFile"][];
         };
+        /** @description What a second says about its own accuracy. */
+        SecondAccuracy: {
+            /**
+             * Format: double
+             * @description With `latency.correction`: the second's corrected p95 and p99, in ms.
+             */
+            corrected_p95_ms?: number | null;
+            /** Format: double */
+            corrected_p99_ms?: number | null;
+            /**
+             * Format: double
+             * @description The generator's CPU in percent of one core, resident memory and worst timer lag.
+             */
+            cpu_percent?: number | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped this second.
+             */
+            dropped: number;
+            /** @description Why users were held back by a generator limit, if they were. */
+            limited?: string | null;
+            /** Format: int64 */
+            memory_bytes?: number | null;
+            /** @description The generator's saturation warning, if it was saturated. */
+            saturated?: string | null;
+            /** Format: double */
+            schedule_lag_max_ms?: number | null;
+            /**
+             * Format: double
+             * @description Open model: how late requests left after their intended time (p95, max), in ms.
+             */
+            schedule_lag_p95_ms?: number | null;
+            /** Format: double */
+            timer_lag_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped since the start.
+             */
+            total_dropped: number;
+        };
         /** @description One second of one session, with its endpoints in the order the tick listed them. */
         SecondRow: {
+            accuracy?: components["schemas"]["SecondAccuracy"] | null;
             /** Format: int32 */
             active_users: number;
             /**
@@ -1515,7 +1706,8 @@ export interface components {
             rule: string;
             /**
              * Format: double
-             * @description Milliseconds for latencies, a ratio (0..1) for `error_rate`, requests/s for `rps`.
+             * @description Milliseconds for latencies, a ratio (0..1) for `error_rate` and `dropped`, requests/s for
+             *     `rps`.
              */
             value: number;
         };
@@ -1523,7 +1715,7 @@ export interface components {
          * @description What a threshold measures.
          * @enum {string}
          */
-        ThresholdMetric: "p50" | "p90" | "p95" | "p99" | "max" | "avg" | "error_rate" | "rps";
+        ThresholdMetric: "p50" | "p90" | "p95" | "p99" | "max" | "avg" | "error_rate" | "rps" | "dropped";
         /** @description One threshold's verdict. */
         ThresholdOutcome: {
             /**
@@ -1554,6 +1746,12 @@ export interface components {
             at_ms: number;
             /** @description The live settings in force during this second. */
             config: components["schemas"]["LiveConfig"];
+            corrected_latency?: components["schemas"]["Latency"] | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped this second (no free user within `arrival_max_wait`).
+             */
+            dropped?: number;
             /** Format: double */
             elapsed_s: number;
             /** @description Every request with figures of its own: endpoints, then flow steps (`flow/step`). */
@@ -1567,6 +1765,7 @@ export interface components {
             failures: number;
             /** @description The flows' iterations, in scenario order. */
             flows?: components["schemas"]["FlowTick"][];
+            generator?: components["schemas"]["GeneratorStats"] | null;
             /** @description Latency over all endpoints this second. */
             latency: components["schemas"]["Latency"];
             load_reduction?: components["schemas"]["ReductionState"] | null;
@@ -1582,6 +1781,7 @@ export interface components {
              * @description Requests per second over this second.
              */
             rps: number;
+            schedule_lag?: components["schemas"]["Latency"] | null;
             /**
              * Format: int64
              * @description 1 for the run's first second, and so on.
@@ -1594,6 +1794,12 @@ export interface components {
              * @description Users the schedule or the last change asks for.
              */
             target_users: number;
+            total_corrected_latency?: components["schemas"]["Latency"] | null;
+            /**
+             * Format: int64
+             * @description Open model: arrivals dropped since the start.
+             */
+            total_dropped?: number;
             /**
              * Format: int64
              * @description Failures since the start.

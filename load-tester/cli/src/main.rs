@@ -3,6 +3,7 @@
 //! Exit codes: 0 every threshold passed; 1 a threshold failed; 2 invalid input or usage;
 //! 3 aborted (error budget) or stopped by a signal; 4 the run could not start or finish.
 
+mod accuracy;
 mod args;
 mod bundled;
 mod exit;

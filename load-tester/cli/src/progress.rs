@@ -14,6 +14,8 @@ pub struct Progress {
     tty: bool,
     line_open: bool,
     errors_shown: u32,
+    /// Kinds of warning already printed (each once per run).
+    warned: Vec<&'static str>,
 }
 
 impl Progress {
@@ -22,10 +24,18 @@ impl Progress {
             tty,
             line_open: false,
             errors_shown: 0,
+            warned: Vec::new(),
         }
     }
 
     pub fn tick(&mut self, tick: &Tick) {
+        for (kind, message) in crate::accuracy::warnings(tick) {
+            if !self.warned.contains(&kind) {
+                self.warned.push(kind);
+                self.close_line();
+                eprintln!("warning: {message}");
+            }
+        }
         if !self.tty && !tick.second.is_multiple_of(LOG_EVERY_SECONDS) {
             return;
         }
@@ -124,6 +134,7 @@ fn format_line(tick: &Tick) -> String {
     if tick.users_in_backoff > 0 {
         line.push_str(&format!("  backoff {}", tick.users_in_backoff));
     }
+    line.push_str(&crate::accuracy::progress_suffix(tick));
     line
 }
 

@@ -27,6 +27,8 @@ struct Row<'a> {
     capture: u64,
     check: u64,
     short_circuited: u64,
+    /// Open model: arrivals dropped this second (attributed by weight).
+    dropped: u64,
     rps: f64,
     p50_ms: f64,
     p90_ms: f64,
@@ -93,6 +95,7 @@ impl SeriesFile {
                 capture: e.failures.capture,
                 check: e.failures.check,
                 short_circuited: e.short_circuited,
+                dropped: e.dropped,
                 rps: e.requests as f64 * per_request,
                 p50_ms: e.latency.p50,
                 p90_ms: e.latency.p90,

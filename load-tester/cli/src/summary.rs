@@ -35,8 +35,17 @@ pub fn print_summary(report: &Report) {
             String::new()
         }
     };
+    // The open model adds a column: arrivals dropped for want of a free user.
+    let open = report.asked_rate.is_some();
+    let dropped = |n: &dyn std::fmt::Display| {
+        if open {
+            format!("  {n:>8}")
+        } else {
+            String::new()
+        }
+    };
     println!(
-        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}",
+        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  {:>8}{}",
         "endpoint",
         "requests",
         "failures",
@@ -51,12 +60,14 @@ pub fn print_summary(report: &Report) {
         "p95 ms",
         "p99 ms",
         "max ms",
-        "req/s"
+        "req/s",
+        dropped(&"dropped")
     );
+
     for e in &report.endpoints {
         let f = &e.failures_by_class;
         println!(
-            "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}",
+            "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}{}",
             format!("{} {}", e.method, e.name),
             e.requests,
             e.failures,
@@ -71,12 +82,13 @@ pub fn print_summary(report: &Report) {
             e.latency_ms.p95,
             e.latency_ms.p99,
             e.latency_ms.max,
-            e.rps
+            e.rps,
+            dropped(&e.dropped)
         );
     }
     let l = &report.latency_ms;
     println!(
-        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}",
+        "{:<name_width$}  {:>9}  {:>8}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}{}  {:>7}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}  {:>8.1}{}",
         "all",
         report.requests,
         report.failures,
@@ -91,8 +103,10 @@ pub fn print_summary(report: &Report) {
         l.p95,
         l.p99,
         l.max,
-        report.rps
+        report.rps,
+        dropped(&report.dropped)
     );
+    crate::accuracy::print_summary(report);
     if !report.flows.is_empty() {
         let width = report
             .flows

@@ -11,6 +11,7 @@ use lt_scenario::{Scenario, ThinkTime};
 use rand::Rng;
 use tokio::sync::watch;
 
+use crate::arrivals::Arrivals;
 use crate::pacer::Pacer;
 
 /// Endpoint weights with their running sums, for a weighted choice by binary search.
@@ -45,7 +46,7 @@ pub struct Control {
     think_min_ms: AtomicU64,
     think_max_ms: AtomicU64,
     /// Open model pacing (`load.arrival_rate`).
-    pub arrival: Pacer,
+    pub arrival: Arrivals,
     /// Closed model cap (`load.rate`).
     pub cap: Pacer,
     /// Users the schedule or a live change asks for.
@@ -67,7 +68,8 @@ impl Control {
             weights: RwLock::new(Weights::new(scenario.weights())),
             think_min_ms: AtomicU64::new(think.min.as_millis() as u64),
             think_max_ms: AtomicU64::new(think.max.as_millis() as u64),
-            arrival: Pacer::new(epoch, scenario.load.arrival_rate),
+            arrival: Arrivals::new(epoch, scenario.load.arrival_rate)
+                .max_wait(scenario.load.arrival_max_wait),
             cap: Pacer::new(epoch, scenario.load.rate),
             target_users: AtomicU32::new(0),
             active_users: AtomicU32::new(0),
@@ -233,7 +235,7 @@ mod tests {
             weights: control_weights,
             think_min_ms: AtomicU64::new(0),
             think_max_ms: AtomicU64::new(0),
-            arrival: Pacer::new(Instant::now(), None),
+            arrival: Arrivals::new(Instant::now(), None),
             cap: Pacer::new(Instant::now(), None),
             target_users: AtomicU32::new(0),
             active_users: AtomicU32::new(0),

@@ -12,11 +12,14 @@ use lt_protocol::{
 };
 use tokio::sync::watch;
 
+use crate::arrivals::split_by_weight;
+use crate::correction::Corrector;
 use crate::histogram::LatencyHistogram;
 use crate::journey::ChoiceTarget;
 use crate::reduction::Reduction;
 use crate::run_state::{RunState, now_ms};
 use crate::schedule::target_users;
+use crate::self_monitor::SelfMonitor;
 use crate::window::{SecondCounts, SecondWindow};
 
 const STEP: Duration = Duration::from_millis(100);
@@ -29,6 +32,10 @@ pub struct EndpointTotals {
     pub failures: FailureCounts,
     pub short_circuited: u64,
     pub latency: LatencyHistogram,
+    /// Open model: arrivals dropped (attributed by weight).
+    pub dropped: u64,
+    /// With `latency.correction`: the corrected latencies.
+    pub corrected: Option<LatencyHistogram>,
 }
 
 /// One flow's iterations over the run.
@@ -47,6 +54,13 @@ pub struct Totals {
     pub flows: Vec<FlowTotals>,
     pub all: LatencyHistogram,
     pub peak_active_users: u32,
+    /// Open model: arrivals asked for (the rate integrated over the run).
+    pub asked_arrivals: f64,
+    /// Open model: how late requests left after their intended time.
+    pub schedule_lag: LatencyHistogram,
+    /// With `latency.correction`: every endpoint's corrected latencies, and the correction.
+    pub corrected: Option<(LatencyHistogram, String)>,
+    pub generator: Option<lt_protocol::GeneratorReport>,
 }
 
 /// The controller's state.
@@ -61,6 +75,10 @@ pub struct Controller {
     second: u64,
     last_tick: Instant,
     second_latency: LatencyHistogram,
+    monitor: SelfMonitor,
+    corrector: Option<Corrector>,
+    /// Why users are held back this second (a generator limit), if they are.
+    limited: Option<String>,
 }
 
 impl Controller {
@@ -79,13 +97,28 @@ impl Controller {
             .load_reduction
             .clone()
             .map(Reduction::new);
+        let corrector = Corrector::of(&state.scenario);
+        let corrected = corrector.map(|_| LatencyHistogram::new());
         Controller {
             totals: Totals {
-                endpoints: vec![EndpointTotals::default(); n],
+                endpoints: vec![
+                    EndpointTotals {
+                        corrected: corrected.clone(),
+                        ..EndpointTotals::default()
+                    };
+                    n
+                ],
                 flows: vec![FlowTotals::default(); state.flows.len()],
                 all: LatencyHistogram::new(),
                 peak_active_users: 0,
+                asked_arrivals: 0.0,
+                schedule_lag: LatencyHistogram::new(),
+                corrected: corrected.map(|h| (h, String::new())),
+                generator: None,
             },
+            monitor: SelfMonitor::start(state.scenario.load.limits, started),
+            corrector,
+            limited: None,
             breaker_windows: vec![SecondWindow::new(breaker_window); n],
             global_breaker_window: SecondWindow::new(breaker_window),
             budget: SecondWindow::new(BUDGET_WINDOW_SECONDS),
@@ -123,6 +156,7 @@ impl Controller {
         if now.duration_since(self.last_tick) >= Duration::from_millis(1) {
             self.tick(now);
         }
+        self.totals.generator = Some(self.monitor.report());
         self.totals
     }
 
@@ -151,6 +185,10 @@ impl Controller {
             // asked for during start-up must be asked again.
             goose::trigger_killswitch(&reason.describe());
         }
+        if !state.stop.is_set() {
+            // Open model: arrivals no user took in time are dropped in the second they expire.
+            state.control.arrival.expire(now);
+        }
         self.follow_schedule(now);
         if now >= self.deadline() {
             self.tick(now);
@@ -169,7 +207,10 @@ impl Controller {
             control.set_target_users(target_users(&self.state.scenario.load, elapsed), false);
         }
         let parked = self.reduction.as_ref().map_or(0, Reduction::parked);
-        let active = control.target_users().saturating_sub(parked);
+        let wanted = control.target_users().saturating_sub(parked);
+        // The generator's own limits (max_memory, max_cpu) hold users back, and say so.
+        let (active, limited) = self.monitor.allowed_users(wanted, control.active_users());
+        self.limited = limited;
         control.set_active_users(active);
         self.totals.peak_active_users = self.totals.peak_active_users.max(active);
     }
@@ -199,6 +240,8 @@ impl Controller {
         let mut short_circuited = 0;
         self.second_latency.reset();
         let mut endpoints = Vec::with_capacity(state.endpoints.len());
+        let accuracy = self.accuracy(now, seconds, &weights);
+        let mut drained_latencies = Vec::with_capacity(state.endpoints.len());
         for (i, runtime) in state.endpoints.iter().enumerate() {
             let mut latency = LatencyHistogram::new();
             let drained = runtime.stats.drain(&mut latency);
@@ -216,6 +259,7 @@ impl Controller {
             totals.failures.merge(&drained.failures);
             totals.short_circuited += drained.short_circuited;
             totals.latency.merge(&latency);
+            totals.dropped += accuracy.dropped[i];
             self.second_latency.merge(&latency);
 
             self.breaker_windows[i].push(counts);
@@ -240,9 +284,15 @@ impl Controller {
                     timed,
                     latency_sum_s: whole.avg / 1000.0 * timed as f64,
                     latency_buckets: totals.latency.cumulative_counts(&LATENCY_BUCKETS_S),
+                    dropped: totals.dropped,
+                    corrected_latency: None,
                 },
+                dropped: accuracy.dropped[i],
+                corrected_latency: None,
             });
+            drained_latencies.push(latency);
         }
+        let corrected = self.correct(&drained_latencies, &mut endpoints);
         self.totals.all.merge(&self.second_latency);
         let flows = self.flow_ticks(&weights);
         self.global_breaker_window.push(all_second);
@@ -312,6 +362,12 @@ impl Controller {
             endpoints,
             flows,
             config: state.live_config(),
+            dropped: accuracy.dropped.iter().sum(),
+            total_dropped: self.totals.endpoints.iter().map(|e| e.dropped).sum(),
+            schedule_lag: accuracy.schedule_lag,
+            corrected_latency: corrected.as_ref().map(|(second, _)| *second),
+            total_corrected_latency: corrected.map(|(_, total)| total),
+            generator: accuracy.generator,
         }));
     }
 
@@ -345,6 +401,83 @@ impl Controller {
         }
         out
     }
+
+    /// The second's open-model drops (split over endpoints by weight) and schedule lag, and
+    /// the generator's own figures.
+    fn accuracy(&mut self, now: Instant, seconds: f64, weights: &[f64]) -> Accuracy {
+        let arrivals = &self.state.control.arrival;
+        let rate = arrivals.rate();
+        self.totals.asked_arrivals += rate.unwrap_or(0.0) * seconds;
+        // Split by the choices' weights; a journey's share goes to its first step, the request
+        // its arrival would have sent first.
+        let mut dropped = vec![0; self.state.endpoints.len()];
+        for (choice, n) in split_by_weight(arrivals.take_dropped(), weights)
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(d) = dropped.get_mut(self.state.first_row(choice)) {
+                *d += n;
+            }
+        }
+        let schedule_lag = rate.map(|_| {
+            let mut lag = LatencyHistogram::new();
+            arrivals.drain_lag(&mut lag);
+            self.totals.schedule_lag.merge(&lag);
+            lag.latency()
+        });
+        let generator = self.monitor.sample(now).map(|mut g| {
+            if let Some(message) = &self.limited {
+                self.monitor.note_limited(message);
+                g.limited = Some(message.clone());
+            }
+            g
+        });
+        Accuracy {
+            dropped,
+            schedule_lag,
+            generator,
+        }
+    }
+
+    /// With `latency.correction`: corrects each endpoint's second, fills the endpoints' corrected
+    /// figures and returns the second's and the run's corrected latency over all endpoints.
+    fn correct(
+        &mut self,
+        drained: &[LatencyHistogram],
+        endpoints: &mut [EndpointTick],
+    ) -> Option<(Latency, Latency)> {
+        let corrector = self.corrector?;
+        let interval = corrector.interval_us(
+            self.state.control.think_time_bounds(),
+            self.totals.all.quantile_ms(0.5),
+        );
+        let mut second = LatencyHistogram::new();
+        for ((raw, totals), tick) in drained
+            .iter()
+            .zip(self.totals.endpoints.iter_mut())
+            .zip(endpoints.iter_mut())
+        {
+            let corrected = corrector.correct(raw, interval);
+            second.merge(&corrected);
+            tick.corrected_latency = Some(corrected.latency());
+            if let Some(total) = totals.corrected.as_mut() {
+                total.merge(&corrected);
+                tick.totals.corrected_latency = Some(total.latency());
+            }
+        }
+        let (all, described) = self.totals.corrected.as_mut()?;
+        all.merge(&second);
+        *described = corrector.describe(interval);
+        Some((second.latency(), all.latency()))
+    }
+}
+
+/// The open model's and the generator's figures for one second.
+#[derive(Debug)]
+struct Accuracy {
+    dropped: Vec<u64>,
+    schedule_lag: Option<Latency>,
+    generator: Option<lt_protocol::GeneratorStats>,
 }
 
 fn breaker_state(state: &RunState, endpoint: usize) -> lt_protocol::BreakerState {

@@ -174,20 +174,31 @@ async fn send_next(
         .and_then(|m| m.active.as_ref())
         .map(|a| (a.flow, a.step));
 
-    // Open model: an arrival is a choice (one endpoint request or a whole journey), so a
-    // journey's later steps follow its think time, not the arrival rate. Closed model: the cap
-    // holds for every request.
-    let pacer = if open_model {
-        &state.control.arrival
+    // Open model: an arrival is a choice (one endpoint request or a whole journey): the user takes
+    // the next arrival and waits for its intended time, which the latency counts from (see
+    // `arrivals.rs`); a journey's later steps follow its think time, not the arrival rate.
+    // Closed model: the cap holds for every request.
+    let intended = if open_model {
+        match continuing {
+            Some(_) => None,
+            None => match state.control.arrival.claim(Instant::now()) {
+                Some(turn) => {
+                    if !state.stop.sleep(turn.wait).await {
+                        return;
+                    }
+                    Some(turn.intended)
+                }
+                None => None,
+            },
+        }
     } else {
-        &state.control.cap
+        if let Some(wait) = state.control.cap.claim(Instant::now())
+            && !state.stop.sleep(wait).await
+        {
+            return;
+        }
+        None
     };
-    if !(open_model && continuing.is_some())
-        && let Some(wait) = pacer.claim(Instant::now())
-        && !state.stop.sleep(wait).await
-    {
-        return;
-    }
 
     let next = match continuing {
         Some((flow, step)) => {
@@ -361,7 +372,16 @@ async fn send_next(
     }
     let started = Instant::now();
     let outcome = send(state, user, builder, plan, goose_metrics, cookies).await;
-    let latency = started.elapsed();
+    let latency = match intended {
+        Some(at) => {
+            state
+                .control
+                .arrival
+                .record_lag(index, started.saturating_duration_since(at));
+            at.elapsed()
+        }
+        None => started.elapsed(),
+    };
     let now = Instant::now();
     let failed = outcome.failure.is_some();
 

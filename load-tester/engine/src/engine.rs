@@ -17,6 +17,7 @@ use crate::EngineError;
 use crate::controller::{Controller, Totals};
 use crate::dispatcher;
 use crate::handle::EngineHandle;
+use crate::histogram::LatencyHistogram;
 use crate::judge::{Measured, judge};
 use crate::run_state::{RunState, longest_timeout, now_ms};
 
@@ -193,6 +194,7 @@ fn build_report(
     end_reason: EndReason,
 ) -> Report {
     let duration_s = duration.as_secs_f64().max(1e-3);
+    let open_model = totals.asked_arrivals > 0.0;
     let endpoints: Vec<EndpointReport> = state
         .endpoints
         .iter()
@@ -206,8 +208,11 @@ fn build_report(
             short_circuited: t.short_circuited,
             rps: t.requests as f64 / duration_s,
             latency_ms: t.latency.latency(),
+            dropped: t.dropped,
+            latency_corrected_ms: t.corrected.as_ref().map(LatencyHistogram::latency),
         })
         .collect();
+    let dropped: u64 = endpoints.iter().map(|e| e.dropped).sum();
     let requests: u64 = endpoints.iter().map(|e| e.requests).sum();
     let failures: u64 = endpoints.iter().map(|e| e.failures).sum();
     let mut thresholds: Vec<lt_protocol::ThresholdOutcome> = state
@@ -223,6 +228,8 @@ fn build_report(
                         Measured {
                             requests: flow.completed + flow.failed,
                             failures: flow.failed,
+                            // An arrival dropped for a journey is counted on its first step.
+                            dropped: totals.endpoints[state.flows[f].first_row].dropped,
                             latency: &flow.journey,
                         }
                     })
@@ -234,11 +241,13 @@ fn build_report(
                     .map(|i| Measured {
                         requests: totals.endpoints[i].requests,
                         failures: totals.endpoints[i].failures.total(),
+                        dropped: totals.endpoints[i].dropped,
                         latency: &totals.endpoints[i].latency,
                     }),
                 None => Some(Measured {
                     requests,
                     failures,
+                    dropped,
                     latency: &totals.all,
                 }),
             };
@@ -291,5 +300,11 @@ fn build_report(
             .collect(),
         thresholds,
         errors: state.errors.snapshot(&state.endpoint_names()),
+        dropped,
+        asked_rate: open_model.then(|| totals.asked_arrivals / duration_s),
+        schedule_lag_ms: open_model.then(|| totals.schedule_lag.latency()),
+        latency_corrected_ms: totals.corrected.as_ref().map(|(h, _)| h.latency()),
+        latency_correction: totals.corrected.as_ref().map(|(_, text)| text.clone()),
+        generator: totals.generator.clone(),
     }
 }

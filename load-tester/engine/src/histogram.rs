@@ -51,6 +51,14 @@ impl LatencyHistogram {
         let _ = self.inner.add(&other.inner);
     }
 
+    /// Adds every value of `other` the way HdrHistogram's `record_correct` would have recorded
+    /// it: a value above `interval_us` also adds `value - k × interval_us` for each k ≥ 1 while
+    /// that is at least `interval_us` (the requests a stalled user would have sent).
+    pub fn merge_corrected(&mut self, other: &LatencyHistogram, interval_us: u64) {
+        // Same bounds on both sides and every added value is below `other`'s: cannot fail.
+        let _ = self.inner.add_correct(&other.inner, interval_us);
+    }
+
     /// Empties the histogram, keeping its memory.
     pub fn reset(&mut self) {
         self.inner.reset();

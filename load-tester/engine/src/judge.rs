@@ -16,6 +16,8 @@ use crate::histogram::LatencyHistogram;
 pub struct Measured<'a> {
     pub requests: u64,
     pub failures: u64,
+    /// Open model: arrivals dropped for want of a free user.
+    pub dropped: u64,
     pub latency: &'a LatencyHistogram,
 }
 
@@ -25,7 +27,10 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
     // Nothing to measure: no request at all, or (for a latency rule) no request that was timed,
     // such as when every connection was refused.
     let untimed = threshold.metric.is_latency() && measured.latency.count() == 0;
-    let observed = if measured.requests == 0 || untimed {
+    // Dropped arrivals are measured even when none was sent: all dropped is 100 %.
+    let nothing = measured.requests == 0
+        && !(threshold.metric == ThresholdMetric::Dropped && measured.dropped > 0);
+    let observed = if nothing || untimed {
         None
     } else {
         let h = measured.latency;
@@ -42,6 +47,9 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
                 (measured.requests - measured.failures) as f64 / duration_s.max(1e-9)
             }
             ThresholdMetric::Rps => measured.requests as f64 / duration_s.max(1e-9),
+            ThresholdMetric::Dropped => {
+                measured.dropped as f64 / (measured.requests + measured.dropped) as f64
+            }
         })
     };
     ThresholdOutcome {
@@ -55,7 +63,7 @@ pub fn judge(threshold: &Threshold, measured: &Measured<'_>, duration_s: f64) ->
 /// The unit a rule's metric is observed in.
 pub fn unit(threshold: &Threshold) -> &'static str {
     match threshold.metric {
-        ThresholdMetric::ErrorRate => "ratio",
+        ThresholdMetric::ErrorRate | ThresholdMetric::Dropped => "ratio",
         ThresholdMetric::Rps if threshold.journey => "iterations/s",
         ThresholdMetric::Rps => "requests/s",
         _ => "ms",
@@ -124,6 +132,7 @@ mod tests {
         let m = Measured {
             requests: 100,
             failures: 2,
+            dropped: 0,
             latency: &h,
         };
         assert!(judge(&rule(ThresholdMetric::P95, Comparison::Lt, 200.0), &m, 10.0).passed);
@@ -141,6 +150,7 @@ mod tests {
         let none = Measured {
             requests: 0,
             failures: 0,
+            dropped: 0,
             latency: &empty,
         };
         let n = judge(
@@ -155,6 +165,7 @@ mod tests {
         let refused = Measured {
             requests: 40,
             failures: 40,
+            dropped: 0,
             latency: &empty,
         };
         let r = judge(
@@ -165,6 +176,44 @@ mod tests {
         assert!(!r.passed);
         assert_eq!(r.observed_text(), "no data");
         assert_eq!(e.observed_text(), "2.00 %");
+    }
+
+    #[test]
+    fn dropped_arrivals_are_a_share_of_all_arrivals() {
+        let h = LatencyHistogram::new();
+        let m = Measured {
+            requests: 95,
+            failures: 0,
+            dropped: 5,
+            latency: &h,
+        };
+        let d = judge(
+            &rule(ThresholdMetric::Dropped, Comparison::Lt, 0.01),
+            &m,
+            10.0,
+        );
+        assert!(!d.passed);
+        assert_eq!(d.observed_text(), "5.00 %");
+        let all_dropped = Measured {
+            requests: 0,
+            dropped: 7,
+            ..m
+        };
+        let a = judge(
+            &rule(ThresholdMetric::Dropped, Comparison::Lt, 0.01),
+            &all_dropped,
+            10.0,
+        );
+        assert_eq!(a.observed, Some(1.0));
+        let clean = Measured { dropped: 0, ..m };
+        assert!(
+            judge(
+                &rule(ThresholdMetric::Dropped, Comparison::Lt, 0.01),
+                &clean,
+                10.0
+            )
+            .passed
+        );
     }
 
     #[test]

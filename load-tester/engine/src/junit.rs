@@ -33,6 +33,11 @@ pub fn junit_xml(report: &Report) -> String {
             escape(&report.end_reason.describe())
         );
     }
+    // The run's own notes: open-model drops and the generator's warnings, where CI shows them.
+    let notes = crate::junit_notes::notes(report);
+    if !notes.is_empty() {
+        let _ = writeln!(xml, "      <system-out>{}</system-out>", escape(&notes));
+    }
     xml.push_str("    </testcase>\n");
     for t in &report.thresholds {
         let _ = writeln!(

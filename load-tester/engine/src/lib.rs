@@ -10,11 +10,13 @@
 //! Goose keeps process-wide state, so a process runs one [`Engine`] at a time.
 
 mod answer;
+mod arrivals;
 mod backoff;
 mod breaker;
 mod client_spans;
 mod control;
 mod controller;
+mod correction;
 mod dispatcher;
 mod engine;
 mod errors;
@@ -23,12 +25,14 @@ mod histogram;
 mod journey;
 mod judge;
 pub mod junit;
+mod junit_notes;
 mod pacer;
 mod plan;
 mod reduction;
 mod render;
 mod run_state;
 mod schedule;
+mod self_monitor;
 mod stats;
 mod stop;
 mod traceparent;

@@ -1,9 +1,9 @@
-//! Request pacing shared by all users: the open model's arrival rate and the closed model's cap.
+//! The closed model's rate cap (`load.rate`), shared by all users. (The open model's arrivals
+//! are `arrivals.rs`: they keep their intended times and count what they drop.)
 //!
 //! Each request claims the next free slot on a shared timeline (`interval = 1 / rate`) and waits
 //! for it. A slot in the past is moved to now, so a run that falls behind (every user busy) does
-//! not build a backlog and then burst: the missed arrivals are simply not made, and the achieved
-//! rate shows it.
+//! not build a backlog and then burst: a cap owes nothing.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -16,8 +16,6 @@ pub struct Pacer {
     interval_ns: AtomicU64,
     /// The next free slot, in ns since `epoch`.
     next_ns: AtomicU64,
-    /// The rate as asked (`f64` bits; 0.0 when off), so it reads back exactly.
-    rate_bits: AtomicU64,
 }
 
 impl Pacer {
@@ -27,7 +25,6 @@ impl Pacer {
             epoch,
             interval_ns: AtomicU64::new(0),
             next_ns: AtomicU64::new(0),
-            rate_bits: AtomicU64::new(0),
         };
         pacer.set_rate(rate);
         pacer
@@ -35,20 +32,11 @@ impl Pacer {
 
     /// Changes the rate; `None` or a non-positive rate turns pacing off.
     pub fn set_rate(&self, rate: Option<f64>) {
-        let (interval, rate) = match rate {
-            Some(r) if r.is_finite() && r > 0.0 => (((1e9 / r) as u64).max(1), r),
-            _ => (0, 0.0),
+        let interval = match rate {
+            Some(r) if r.is_finite() && r > 0.0 => ((1e9 / r) as u64).max(1),
+            _ => 0,
         };
-        self.rate_bits.store(rate.to_bits(), Ordering::Release);
         self.interval_ns.store(interval, Ordering::Release);
-    }
-
-    /// The rate now, as asked, if pacing.
-    pub fn rate(&self) -> Option<f64> {
-        match self.interval_ns.load(Ordering::Acquire) {
-            0 => None,
-            _ => Some(f64::from_bits(self.rate_bits.load(Ordering::Acquire))),
-        }
     }
 
     /// Claims the next slot and says how long to wait for it (`None` when pacing is off).

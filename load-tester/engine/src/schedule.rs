@@ -53,6 +53,8 @@ mod tests {
             rate: None,
             stages,
             scaled: None,
+            arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
+            limits: Default::default(),
         }
     }
 

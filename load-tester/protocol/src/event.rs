@@ -197,6 +197,14 @@ pub struct EndpointTick {
     pub breaker: BreakerState,
     /// Since the run's start: what a watcher shows as the endpoint's totals, never re-added.
     pub totals: EndpointTotals,
+    /// Open model: arrivals this second that found no free user within `arrival_max_wait` and
+    /// were not sent (attributed to endpoints by weight: an arrival picks its endpoint when
+    /// sent).
+    #[serde(default)]
+    pub dropped: u64,
+    /// With `latency.correction`: this second's latency corrected for coordinated omission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_latency: Option<Latency>,
 }
 
 /// One endpoint since the run's start.
@@ -218,6 +226,12 @@ pub struct EndpointTotals {
     /// Prometheus `le` buckets); empty before the first. `/metrics` shows them as they are.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency_buckets: Vec<u64>,
+    /// Open model: arrivals dropped since the start.
+    #[serde(default)]
+    pub dropped: u64,
+    /// With `latency.correction`: latency since the start, corrected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_latency: Option<Latency>,
 }
 
 /// One flow's second: its iterations (journeys) and their durations.
@@ -327,6 +341,26 @@ pub struct Tick {
     pub flows: Vec<FlowTick>,
     /// The live settings in force during this second.
     pub config: LiveConfig,
+    /// Open model: arrivals dropped this second (no free user within `arrival_max_wait`).
+    #[serde(default)]
+    pub dropped: u64,
+    /// Open model: arrivals dropped since the start.
+    #[serde(default)]
+    pub total_dropped: u64,
+    /// Open model: how long after its intended send time each request of this second left
+    /// (waiting for a free user, or a late timer); already inside `latency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag: Option<Latency>,
+    /// With `latency.correction`: this second's latency corrected for coordinated omission
+    /// (`latency` stays as measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_latency: Option<Latency>,
+    /// With `latency.correction`: latency since the start, corrected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_corrected_latency: Option<Latency>,
+    /// The generator process this second (CPU, memory, timer lag, warnings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<crate::GeneratorStats>,
 }
 
 /// A failed (or slow) request worth looking at in a trace viewer.

@@ -10,6 +10,7 @@
 mod command;
 mod error_key;
 mod event;
+mod generator;
 mod latency_buckets;
 mod launch;
 mod report;
@@ -21,6 +22,7 @@ pub use event::{
     FailureCounts, FlowTick, FlowTotals, Latency, Lifecycle, LifecycleState, LiveConfig,
     ReductionState, Tick, WorkerEvent,
 };
+pub use generator::{GeneratorReport, GeneratorStats};
 pub use latency_buckets::LATENCY_BUCKETS_S;
 pub use launch::Launch;
 pub use report::{EndReason, EndpointReport, ErrorGroup, FlowReport, Report, ThresholdOutcome};

@@ -72,6 +72,12 @@ pub struct EndpointReport {
     pub short_circuited: u64,
     pub rps: f64,
     pub latency_ms: Latency,
+    /// Open model: arrivals dropped for want of a free user.
+    #[serde(default)]
+    pub dropped: u64,
+    /// With `latency.correction`: latency corrected for coordinated omission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_corrected_ms: Option<Latency>,
 }
 
 /// One flow over the whole run.
@@ -113,6 +119,28 @@ pub struct Report {
     pub thresholds: Vec<ThresholdOutcome>,
     /// Failures grouped by endpoint, class and status, most frequent first.
     pub errors: Vec<ErrorGroup>,
+    /// Open model: arrivals that found no free user within `arrival_max_wait` and were not
+    /// sent. Never silent: a run that under-sends says so here.
+    #[serde(default)]
+    pub dropped: u64,
+    /// Open model: the rate asked for, as arrivals scheduled per second over the run (`rps` is
+    /// the rate achieved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_rate: Option<f64>,
+    /// Open model: how long after their intended send time requests left (already inside
+    /// `latency_ms`, which counts from the intended time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_ms: Option<Latency>,
+    /// With `latency.correction`: latency corrected for coordinated omission (`latency_ms`
+    /// stays as measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_corrected_ms: Option<Latency>,
+    /// The correction applied, as people read it (`expected_interval 1.2 s (auto)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_correction: Option<String>,
+    /// The generator's own CPU, memory and warnings over the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<crate::GeneratorReport>,
 }
 
 /// Failures of one kind on one endpoint.

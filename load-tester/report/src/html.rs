@@ -21,6 +21,7 @@ h1 { margin: 0 0 .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #d7dce
 .muted { color: #5b6570; } .small { font-size: .85rem; }
 .verdict { display: inline-block; padding: .15rem .6rem; border-radius: 4px; font-weight: 700; }
 .pass { background: #dff5e3; color: #14532d; } .fail { background: #ffdad6; color: #7a1410; } .none { background: #e6e9ed; }
+.warn { background: #fff1c2; color: #6b4500; padding: 0 .3rem; border-radius: 3px; }
 .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: .6rem; margin: 1rem 0; }
 .figure { border: 1px solid #d7dce2; border-radius: 6px; padding: .5rem .7rem; }
 .figure b { display: block; font-size: 1.3rem; }
@@ -75,7 +76,7 @@ pub fn esc(text: &str) -> String {
 }
 
 /// Milliseconds as people read them.
-fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if !v.is_finite() {
         "–".into()
     } else if v < 1.0 {
@@ -138,6 +139,7 @@ pub fn render(input: &ReportInput) -> String {
     );
     header(&mut out, input);
     figures(&mut out, input);
+    crate::accuracy::section(&mut out, input);
     profile(&mut out, input);
     out.push_str(
         "<h2>Per second</h2><div class=\"chart\" id=\"chart-requests\"></div>\

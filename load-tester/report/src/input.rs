@@ -52,6 +52,12 @@ pub struct Second {
     pub parked_users: u32,
     pub errors_last_minute: u64,
     pub endpoints: Vec<EndpointSecond>,
+    /// Open model: arrivals dropped this second.
+    pub dropped: u64,
+    /// The generator's CPU this second, in percent of one core, and its warnings.
+    pub cpu_percent: Option<f64>,
+    pub saturated: Option<String>,
+    pub limited: Option<String>,
 }
 
 /// One endpoint in one second.
@@ -119,6 +125,10 @@ impl Second {
                     breaker: breaker_name(e.breaker).to_string(),
                 })
                 .collect(),
+            dropped: t.dropped,
+            cpu_percent: t.generator.as_ref().map(|g| g.cpu_percent),
+            saturated: t.generator.as_ref().and_then(|g| g.saturated.clone()),
+            limited: t.generator.as_ref().and_then(|g| g.limited.clone()),
         }
     }
 }

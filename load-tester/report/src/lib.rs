@@ -7,6 +7,7 @@
 //! Pure: it renders a [`ReportInput`] to text. `load-tester run --html` fills the input from its
 //! ticks; the control server from its store, for every session however it ended.
 
+mod accuracy;
 mod html;
 mod input;
 mod timeline;
@@ -71,6 +72,12 @@ mod tests {
                     unit: "ms".into(),
                 }],
                 errors: Vec::new(),
+                dropped: 0,
+                asked_rate: None,
+                schedule_lag_ms: None,
+                latency_corrected_ms: None,
+                latency_correction: None,
+                generator: None,
             }),
             flows: Vec::new(),
             seconds: Vec::new(),
@@ -160,6 +167,8 @@ mod tests {
             short_circuited: 0,
             rps: 0.5,
             latency_ms: Latency::default(),
+            dropped: 0,
+            latency_corrected_ms: None,
         }];
         let html = render(&i);
         assert!(html.contains(
@@ -186,6 +195,10 @@ mod tests {
             parked_users: 0,
             errors_last_minute: 1,
             endpoints: vec![],
+            dropped: 0,
+            cpu_percent: None,
+            saturated: None,
+            limited: None,
         }];
         assert!(render(&i).contains("capture 0 · check 1</p>"));
     }
@@ -240,5 +253,30 @@ mod tests {
         assert!(html.contains(
             "<a href=\"http://grafana.test/explore?trace=0af7651916cd43dd8448eb211c80319c\""
         ));
+        assert!(
+            !html.contains("id=\"accuracy\""),
+            "nothing to say about accuracy"
+        );
+    }
+
+    #[test]
+    fn dropped_arrivals_and_generator_warnings_are_shown() {
+        let mut i = input("open", "d");
+        let summary = i.summary.as_mut().unwrap();
+        summary.dropped = 25;
+        summary.asked_rate = Some(50.0);
+        summary.generator = Some(lt_protocol::GeneratorReport {
+            peak_cpu_percent: 195.0,
+            cores: 2,
+            warnings: vec!["generator CPU 195% … results may be distorted".into()],
+            ..Default::default()
+        });
+        let html = render(&i);
+        assert!(html.contains("id=\"accuracy\""));
+        assert!(html.contains(
+            "25 arrivals dropped (20.00 %): not enough users for this rate; raise users"
+        ));
+        assert!(html.contains("asked <b>50.0</b> arrivals/s"));
+        assert!(html.contains("results may be distorted"));
     }
 }

@@ -109,6 +109,10 @@ mod tests {
                 failures: 0,
                 breaker: breaker.into(),
             }],
+            dropped: 0,
+            cpu_percent: None,
+            saturated: None,
+            limited: None,
         }
     }
 

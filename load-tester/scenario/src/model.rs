@@ -12,7 +12,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::serde_duration;
+use crate::generator_limits::GeneratorLimits;
 use crate::journey::{Checks, DataSpec, EnvValues, Flow};
+use crate::latency_options::LatencyOptions;
 use crate::threshold::Threshold;
 
 /// The default number of concurrent users.
@@ -29,6 +31,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_ERRORS_PER_MINUTE: u64 = 100;
 /// The default header that carries the user id.
 pub const DEFAULT_USER_ID_HEADER: &str = "X-User-Id";
+/// The default longest wait of an open-model arrival for a free user.
+pub const DEFAULT_ARRIVAL_MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// A whole, validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -58,6 +62,13 @@ pub struct Scenario {
     #[serde(skip)]
     #[schema(ignore)]
     pub env: EnvValues,
+    /// How latencies are measured (the closed model's correction).
+    #[serde(skip_serializing_if = "latency_is_default")]
+    pub latency: LatencyOptions,
+}
+
+fn latency_is_default(options: &LatencyOptions) -> bool {
+    !options.correction.is_on()
 }
 
 impl Scenario {
@@ -120,6 +131,13 @@ pub struct Load {
     /// How a shorter `duration` override scaled the file's ramp and stages, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaled: Option<String>,
+    /// Open model: how long an arrival may wait for a free user; past it, it is dropped.
+    #[schema(value_type = String, examples("1s"))]
+    #[serde(with = "serde_duration")]
+    pub arrival_max_wait: Duration,
+    /// What the generator itself may use (`max_memory`, `max_cpu`).
+    #[serde(flatten)]
+    pub limits: GeneratorLimits,
 }
 
 /// How users are brought up at the start.

@@ -5,8 +5,8 @@
 //! latency is the whole journey's time, `error_rate` the share of iterations that failed, `rps`
 //! completed iterations per second), and
 //! METRIC is `p50`, `p90`, `p95`, `p99`, `max`, `avg` (latencies, VALUE a duration), `error_rate`
-//! (VALUE a percentage like `1%` or a ratio like `0.01`) or `rps` (VALUE a number); OP is `<`,
-//! `<=`, `>` or `>=`.
+//! or `dropped` (VALUE a percentage like `1%` or a ratio like `0.01`) or `rps` (VALUE a number);
+//! OP is `<`, `<=`, `>` or `>=`.
 
 use std::fmt;
 
@@ -26,6 +26,8 @@ pub enum ThresholdMetric {
     ErrorRate,
     /// Requests per second over the run.
     Rps,
+    /// Open model: dropped arrivals / (requests + dropped arrivals), 0..1.
+    Dropped,
 }
 
 impl ThresholdMetric {
@@ -40,12 +42,16 @@ impl ThresholdMetric {
             ThresholdMetric::Avg => "avg",
             ThresholdMetric::ErrorRate => "error_rate",
             ThresholdMetric::Rps => "rps",
+            ThresholdMetric::Dropped => "dropped",
         }
     }
 
     /// Whether the value is a latency in milliseconds.
     pub fn is_latency(self) -> bool {
-        !matches!(self, ThresholdMetric::ErrorRate | ThresholdMetric::Rps)
+        !matches!(
+            self,
+            ThresholdMetric::ErrorRate | ThresholdMetric::Rps | ThresholdMetric::Dropped
+        )
     }
 }
 
@@ -91,7 +97,8 @@ pub struct Threshold {
     pub rule: String,
     pub metric: ThresholdMetric,
     pub op: Comparison,
-    /// Milliseconds for latencies, a ratio (0..1) for `error_rate`, requests/s for `rps`.
+    /// Milliseconds for latencies, a ratio (0..1) for `error_rate` and `dropped`, requests/s for
+    /// `rps`.
     pub value: f64,
     /// Only this endpoint's (or step's) requests; `None` means all requests. With `journey`,
     /// the flow.

@@ -68,7 +68,7 @@ fn unknown_fields_suggest_the_closest_name() {
     check(
         "colour: red\nname: x\ntarget: http://x\nendpoints: [{name: a, path: /}]\n",
         &[
-            "file.yaml:1:1: colour: unknown field `colour`; expected one of `name`, `description`, `target`, `load`, `data`, `cookies`, `endpoints`, `flows`, `protection`, `thresholds`, `user_ids`, `tracing`",
+            "file.yaml:1:1: colour: unknown field `colour`; expected one of `name`, `description`, `target`, `load`, `data`, `cookies`, `endpoints`, `flows`, `protection`, `thresholds`, `user_ids`, `tracing`, `latency`",
         ],
     );
 }
@@ -333,7 +333,7 @@ fn thresholds_and_user_ids() {
     check(
         &with("thresholds:\n  - latency < 1s\n"),
         &[
-            "file.yaml:8:5: thresholds[0]: unknown metric `latency`; use one of p50, p90, p95, p99, max, avg, error_rate, rps",
+            "file.yaml:8:5: thresholds[0]: unknown metric `latency`; use one of p50, p90, p95, p99, max, avg, error_rate, rps, dropped",
         ],
     );
     check(

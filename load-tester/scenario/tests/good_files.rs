@@ -91,6 +91,8 @@ fn full_expected() -> Scenario {
                 },
             ],
             scaled: None,
+            arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
+            limits: Default::default(),
         },
         endpoints: vec![
             Endpoint {
@@ -202,6 +204,7 @@ fn full_expected() -> Scenario {
             slow: secs(2),
         },
         env: Default::default(),
+        latency: Default::default(),
     }
 }
 
@@ -232,6 +235,8 @@ fn defaults_fill_what_the_file_leaves_out() {
             rate: None,
             stages: vec![],
             scaled: None,
+            arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
+            limits: Default::default(),
         }
     );
     let home = &s.endpoints[0];

@@ -11,6 +11,7 @@
 //! settings) are committed, with whatever is queued, before they return. Reads use their own
 //! connection and see committed data only.
 
+mod accuracy;
 mod error;
 mod ops;
 mod read;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use lt_protocol::{ErrorSample, Report, Tick};
 use rusqlite::Connection;
 
+pub use accuracy::SecondAccuracy;
 pub use error::{Result, StoreError};
 pub use read::DEFAULT_SESSION_LIMIT;
 pub use schema::SCHEMA_VERSION;

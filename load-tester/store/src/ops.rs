@@ -346,6 +346,7 @@ fn apply_tick(conn: &Connection, session_id: &str, t: &Tick) -> rusqlite::Result
             f.check,
         ])?;
     }
+    crate::accuracy::apply(conn, session_id, t)?;
 
     // Totals move forward only: an old tick replayed late, or one arriving after the session
     // ended (whose totals then come from its summary), leaves them alone. The rate and the p95
@@ -443,6 +444,7 @@ fn prune(conn: &Connection, ended_before_ms: u64) -> rusqlite::Result<Outcome> {
         &format!("DELETE FROM events WHERE session_id IN ({ENDED})"),
         [ended_before_ms],
     )?;
+    crate::accuracy::prune(conn, ended_before_ms)?;
     Ok(Outcome::Pruned(PruneCounts {
         seconds: seconds as u64,
         endpoint_seconds: endpoint_seconds as u64,

@@ -119,6 +119,7 @@ pub(crate) fn seconds(
                     parked_users: row.get(15)?,
                     errors_last_minute: row.get(16)?,
                     endpoints: Vec::new(),
+                    accuracy: None,
                     flows: row
                         .get::<_, Option<String>>(17)?
                         .and_then(|text| serde_json::from_str(&text).ok())
@@ -160,6 +161,7 @@ pub(crate) fn seconds(
                     latency: latency(row, 9)?,
                     weight: row.get(15)?,
                     breaker: row.get(16)?,
+                    dropped: 0,
                 };
                 Ok((second, endpoint))
             })?
@@ -177,6 +179,7 @@ pub(crate) fn seconds(
             row.endpoints.push(endpoint);
         }
     }
+    crate::accuracy::attach(conn, id, &mut rows).map_err(read_err(what))?;
     Ok(rows)
 }
 

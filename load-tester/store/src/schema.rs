@@ -164,6 +164,27 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE endpoint_seconds ADD COLUMN check_failures INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE session_seconds ADD COLUMN flows TEXT;
     ",
+    // 4: how true each second's figures are: open-model drops (with each endpoint's, in the
+    // tick's endpoint order), schedule lag, corrected latency, the generator's own figures.
+    "
+    CREATE TABLE second_accuracy (
+        session_id            TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        second                INTEGER NOT NULL,
+        dropped               INTEGER NOT NULL,
+        total_dropped         INTEGER NOT NULL,
+        endpoint_dropped_json TEXT NOT NULL,
+        schedule_lag_p95_ms   REAL,
+        schedule_lag_max_ms   REAL,
+        corrected_p95_ms      REAL,
+        corrected_p99_ms      REAL,
+        cpu_percent           REAL,
+        memory_bytes          INTEGER,
+        timer_lag_ms          REAL,
+        saturated             TEXT,
+        limited               TEXT,
+        PRIMARY KEY (session_id, second)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Opens `path` (creating the file) with the settings every store connection uses: WAL,

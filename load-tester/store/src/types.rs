@@ -92,6 +92,10 @@ pub struct SecondRow {
     pub parked_users: u32,
     pub errors_last_minute: u64,
     pub endpoints: Vec<EndpointSecondRow>,
+    /// Drops, schedule lag, corrected latency and the generator's figures (absent in seconds
+    /// stored before they were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<crate::SecondAccuracy>,
     /// The flows' iterations this second and their totals so far, as the tick had them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<FlowTick>,
@@ -108,6 +112,9 @@ pub struct EndpointSecondRow {
     pub weight: f64,
     /// `"closed"`, `"open"` or `"half_open"`.
     pub breaker: String,
+    /// Open model: arrivals dropped this second (attributed by weight).
+    #[serde(default)]
+    pub dropped: u64,
 }
 
 /// Errors of one kind: same endpoint, class, status and message.

@@ -80,6 +80,18 @@ fn a_session_from_creation_to_its_report() {
     );
     assert_eq!(search.latency, t.endpoints[0].latency);
     assert_eq!((search.weight, search.breaker.as_str()), (3.0, "half_open"));
+    // How true the second is: drops (the endpoint's too), lag, the generator's figures.
+    assert_eq!((search.dropped, third.endpoints[1].dropped), (3, 0));
+    let accuracy = third.accuracy.as_ref().expect("stored with the second");
+    assert_eq!((accuracy.dropped, accuracy.total_dropped), (3, 6));
+    assert_eq!(
+        accuracy.schedule_lag_p95_ms,
+        Some(t.schedule_lag.unwrap().p95)
+    );
+    assert_eq!(accuracy.cpu_percent, Some(98.0));
+    assert_eq!(accuracy.memory_bytes, Some(50 << 20));
+    assert_eq!(accuracy.limited.as_deref(), Some("not adding users"));
+    assert_eq!(accuracy.saturated, None);
     assert_eq!(third.endpoints[1].breaker, "closed");
     assert!(seconds.iter().all(|s| s.endpoints.len() == 2));
 

@@ -2,7 +2,8 @@
 //! model, no think time, users enough to sustain it) the rate the trivial target receives
 //! against the rate asked; (b) against `GET /sleep`, which answers after a fixed 50 ms and
 //! measures its own handler time, the latency `load-tester run --report` gives against that
-//! service time.
+//! service time; (c) against `GET /stall`, which freezes periodically, the reported percentiles
+//! against the truth from intended send times (`stall_accuracy.rs`).
 
 use std::time::Duration;
 
@@ -167,8 +168,14 @@ pub fn measure(settings: &AccuracySettings) -> Result<AccuracyOutcome> {
         engine.p50,
         service.p50_us as f64 / 1000.0
     );
+    let stall = crate::stall_accuracy::measure(&mut bench, settings.seconds)
+        .context("the runs against GET /stall")?;
     Ok(AccuracyOutcome {
-        markdown: markdown(settings, &rates, &engine, &service),
+        markdown: format!(
+            "{}
+{stall}",
+            markdown(settings, &rates, &engine, &service)
+        ),
     })
 }
 

@@ -18,6 +18,8 @@ mod memory;
 mod os;
 mod service;
 mod soak;
+mod stall;
+mod stall_accuracy;
 mod table;
 mod target;
 mod targets;

@@ -152,6 +152,7 @@ pub fn serve(port: u16) -> Result<()> {
             .route("/__first", get(first))
             .route("/sleep", get(sleep))
             .route("/__sleep_stats", get(sleep_stats))
+            .route("/stall", get(crate::stall::handler))
             .with_state(counters);
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{port}").context("cannot print the port")?;

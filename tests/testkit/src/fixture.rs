@@ -21,6 +21,9 @@ pub enum Mode {
     Slow(Duration),
     /// Never answers (until the connection is dropped).
     Hang,
+    /// Holds every request until this instant, then answers 200: a target that freezes (a GC
+    /// pause, a lock) and then serves everything that waited at once.
+    StallUntil(Instant),
 }
 
 /// One received request.
@@ -140,6 +143,10 @@ async fn handle(
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             (StatusCode::OK, "late")
+        }
+        Mode::StallUntil(until) => {
+            tokio::time::sleep_until(until.into()).await;
+            (StatusCode::OK, "stalled")
         }
     }
 }

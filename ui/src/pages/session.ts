@@ -25,6 +25,7 @@ import {
   type Session,
   type Tick,
 } from "../types";
+import { accuracyBanner } from "./accuracy_banner";
 import type { Page } from "./page";
 import { flowsSection } from "./session_flows";
 import { traceId, traceUrlTemplate } from "./trace_id";
@@ -87,6 +88,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
   };
   const lastChange = h("p", { class: "muted", id: "last-change", "aria-live": "polite" });
   const endBanner = h("div", { class: "banner banner-end", id: "end-reason", role: "status", hidden: true });
+  const accuracy = accuracyBanner();
   const stopButton = h("button", { type: "button", class: "btn btn-warning", id: "stop" }, "■ Stop");
   const reports = h("div", { class: "reports", id: "reports" });
   const controls = h("section", { class: "card", id: "controls", "aria-labelledby": "controls-title" });
@@ -113,6 +115,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     ),
     h("p", { class: "muted" }, `Target ${session.target} · started by ${session.created_by} at ${fmt.time(session.started_at_ms ?? session.created_at_ms)} · source ${session.source}`),
     endBanner,
+    accuracy.element,
     h(
       "section",
       { class: "kpis", "aria-label": "Key figures" },
@@ -292,9 +295,11 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
   for (const e of session.live?.last_tick?.endpoints ?? []) showTotals(e);
   const lastTick = session.live?.last_tick;
   for (const f of lastTick?.flows ?? []) flows.show(fromTick(f, lastTick?.elapsed_s ?? null));
+  if (session.live?.last_tick) accuracy.showTick(session.live.last_tick);
 
   const onTick = (t: Tick) => {
     if (status.dataset.status === "starting") showStatus("running");
+    accuracy.showTick(t);
     charts.push(point(t.second, t.rps, t.failures, t.latency, t.active_users, t.target_users));
     const counts = new Map<string, number>();
     for (const e of t.endpoints) {
@@ -423,6 +428,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
   } else {
     showEnd(session.status, session.reason ?? null);
     void loadPast(session, charts, (seconds) => {
+      accuracy.showPast(session.summary, seconds);
       if (!session.summary) {
         // No report (the session was killed): its endpoints' counts come from the stored seconds.
         for (const s of seconds) {

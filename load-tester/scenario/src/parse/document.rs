@@ -7,7 +7,9 @@ use super::reader::{Item, Map, Reader};
 use super::request::Context;
 use super::templates::{EnvUsed, Scope};
 use super::url::{Rest, check_http_url};
-use super::{Inputs, data, endpoints, flows, load, overrides, protection, thresholds, user_ids};
+use super::{
+    Inputs, data, endpoints, flows, latency, load, overrides, protection, thresholds, user_ids,
+};
 use crate::{EnvValues, Overrides, Scenario, TracingOptions};
 
 const FIELDS: &[&str] = &[
@@ -23,6 +25,7 @@ const FIELDS: &[&str] = &[
     "thresholds",
     "user_ids",
     "tracing",
+    "latency",
 ];
 
 /// The message for a scenario without a target.
@@ -133,6 +136,17 @@ pub(crate) fn read(
     let thresholds = thresholds::read(r, map.get("thresholds"), names.as_ref());
     let user_ids = user_ids::read(r, map.get("user_ids"));
     let tracing = tracing(r, &map);
+    let latency = latency::read(r, map.get("latency"));
+    if let (Some(l), Some(o), Some(i)) = (&load, &latency, map.value("latency"))
+        && l.arrival_rate.is_some()
+        && o.correction.is_on()
+    {
+        r.error_at(
+            &i,
+            "the open model (arrival_rate) already measures from each arrival's intended send \
+             time; latency.correction is for the closed model",
+        );
+    }
     if r.count() > errors_before {
         return None;
     }
@@ -150,6 +164,7 @@ pub(crate) fn read(
         user_ids: user_ids?,
         tracing: tracing?,
         env: EnvValues(used),
+        latency: latency?,
     })
 }
 

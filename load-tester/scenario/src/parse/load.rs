@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::limits;
 use super::reader::{Item, Map, Pos, Reader, describe, items};
 use crate::duration::format_duration;
 use crate::{DEFAULT_DURATION, DEFAULT_USERS, Load, Overrides, Ramp, Stage, ThinkTime};
@@ -17,6 +18,9 @@ const FIELDS: &[&str] = &[
     "arrival_rate",
     "rate",
     "stages",
+    limits::FIELDS[0],
+    limits::FIELDS[1],
+    limits::FIELDS[2],
 ];
 
 /// Reads the `load` section (absent: all defaults), with the overrides put over it; problems of
@@ -67,6 +71,8 @@ pub(crate) fn read(
         Some(i) => r.positive(&i).map(Some),
         None => Some(None),
     };
+    let arrival_max_wait = limits::arrival_max_wait(r, map.as_ref());
+    let limits = limits::read(r, map.as_ref());
     let stages_item = field("stages");
     let stages = match &stages_item {
         Some(i) => read_stages(r, i),
@@ -88,6 +94,8 @@ pub(crate) fn read(
         rate: None,
         stages,
         scaled: None,
+        arrival_max_wait: crate::DEFAULT_ARRIVAL_MAX_WAIT,
+        limits: crate::GeneratorLimits::default(),
     };
     if o.duration.is_some()
         && o.ramp_up.is_none()
@@ -177,6 +185,8 @@ pub(crate) fn read(
         rate: rate?,
         stages,
         scaled,
+        arrival_max_wait: arrival_max_wait?,
+        limits: limits?,
     })
 }
 

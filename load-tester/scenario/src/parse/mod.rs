@@ -9,6 +9,8 @@ mod data;
 mod document;
 mod endpoints;
 mod flows;
+mod latency;
+mod limits;
 mod load;
 mod overrides;
 mod protection;

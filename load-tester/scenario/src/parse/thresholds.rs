@@ -7,7 +7,7 @@ use super::reader::{Item, Reader, Scalar, describe, duration_text, scalar, short
 use super::suggest;
 use crate::{Comparison, Threshold, ThresholdMetric};
 
-const METRICS: [ThresholdMetric; 8] = [
+const METRICS: [ThresholdMetric; 9] = [
     ThresholdMetric::P50,
     ThresholdMetric::P90,
     ThresholdMetric::P95,
@@ -16,6 +16,7 @@ const METRICS: [ThresholdMetric; 8] = [
     ThresholdMetric::Avg,
     ThresholdMetric::ErrorRate,
     ThresholdMetric::Rps,
+    ThresholdMetric::Dropped,
 ];
 
 /// Parses one rule such as `p95 < 500ms`, `error_rate < 1%`, `p99 < 2s for n-plus-one` or
@@ -104,7 +105,8 @@ pub fn parse_threshold(text: &str) -> Result<Threshold, String> {
 /// The limit in the metric's unit: milliseconds, a ratio, or requests per second.
 fn value(metric: ThresholdMetric, text: &str) -> Result<f64, String> {
     match metric {
-        ThresholdMetric::ErrorRate => {
+        ThresholdMetric::ErrorRate | ThresholdMetric::Dropped => {
+            let name = metric.as_str();
             let (number, percent) = match text.strip_suffix('%') {
                 Some(n) => (n, true),
                 None => (text, false),
@@ -117,11 +119,16 @@ fn value(metric: ThresholdMetric, text: &str) -> Result<f64, String> {
             match ratio {
                 Some(r) if (0.0..=1.0).contains(&r) => Ok(r),
                 Some(_) => Err(format!(
-                    "error_rate `{}` is out of range; use 0% to 100% or 0 to 1",
+                    "{name} `{}` is out of range; use 0% to 100% or 0 to 1",
                     shorten(text)
                 )),
                 None => Err(format!(
-                    "expected an error rate such as 1% or 0.01, got `{}`",
+                    "expected {} such as 1% or 0.01, got `{}`",
+                    if metric == ThresholdMetric::Dropped {
+                        "a share of dropped arrivals"
+                    } else {
+                        "an error rate"
+                    },
                     shorten(text)
                 )),
             }
@@ -262,11 +269,11 @@ mod tests {
             ("pp95 < 1s", "unknown metric `pp95`, did you mean `p95`?"),
             (
                 "latency < 1s",
-                "unknown metric `latency`; use one of p50, p90, p95, p99, max, avg, error_rate, rps",
+                "unknown metric `latency`; use one of p50, p90, p95, p99, max, avg, error_rate, rps, dropped",
             ),
             (
                 "< 1s",
-                "unknown metric `< 1s`; use one of p50, p90, p95, p99, max, avg, error_rate, rps",
+                "unknown metric `< 1s`; use one of p50, p90, p95, p99, max, avg, error_rate, rps, dropped",
             ),
             (
                 "p95 = 1s",

@@ -173,6 +173,8 @@ pub async fn serve(State(app): State<AppState>) -> impl IntoResponse {
         }
     }
 
+    super::metrics_accuracy::write(&mut out, ticks(), family, escape);
+
     family(
         &mut out,
         "lt_store_write_transactions_total",

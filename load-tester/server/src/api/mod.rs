@@ -5,6 +5,7 @@ mod events;
 mod extract;
 mod history;
 mod metrics;
+mod metrics_accuracy;
 pub mod model;
 mod openapi;
 mod report;

@@ -129,6 +129,10 @@ fn second(s: &SecondRow) -> Second {
                 breaker: e.breaker.clone(),
             })
             .collect(),
+        dropped: s.accuracy.as_ref().map_or(0, |a| a.dropped),
+        cpu_percent: s.accuracy.as_ref().and_then(|a| a.cpu_percent),
+        saturated: s.accuracy.as_ref().and_then(|a| a.saturated.clone()),
+        limited: s.accuracy.as_ref().and_then(|a| a.limited.clone()),
     }
 }
 

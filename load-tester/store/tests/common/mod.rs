@@ -93,6 +93,8 @@ pub fn tick(second: u64) -> Tick {
                 weight: 3.0,
                 breaker: BreakerState::HalfOpen,
                 totals: Default::default(),
+                dropped: second,
+                corrected_latency: None,
             },
             EndpointTick {
                 name: "home".to_string(),
@@ -103,6 +105,8 @@ pub fn tick(second: u64) -> Tick {
                 weight: 1.0,
                 breaker: BreakerState::Closed,
                 totals: Default::default(),
+                dropped: 0,
+                corrected_latency: None,
             },
         ],
         flows: vec![],
@@ -112,6 +116,19 @@ pub fn tick(second: u64) -> Tick {
             think_time: Default::default(),
             arrival_rate: None,
         },
+        dropped: second,
+        total_dropped: second * (second + 1) / 2,
+        schedule_lag: Some(latency(1.0 + s)),
+        corrected_latency: None,
+        total_corrected_latency: None,
+        generator: Some(lt_protocol::GeneratorStats {
+            cpu_percent: 95.0 + s,
+            cores: 2,
+            memory_bytes: 50 << 20,
+            timer_lag_ms: 2.5,
+            saturated: None,
+            limited: Some("not adding users".to_string()),
+        }),
     }
 }
 
@@ -141,10 +158,18 @@ pub fn report() -> Report {
             short_circuited: 5,
             rps: 1086.4,
             latency_ms: latency(12.0),
+            dropped: 0,
+            latency_corrected_ms: None,
         }],
         flows: vec![],
         thresholds: vec![],
         errors: vec![],
+        dropped: 0,
+        asked_rate: None,
+        schedule_lag_ms: None,
+        latency_corrected_ms: None,
+        latency_correction: None,
+        generator: None,
     }
 }
 

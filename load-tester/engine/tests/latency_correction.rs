@@ -1,0 +1,67 @@
+//! Closed model with `latency.correction: expected_interval` against a target that stalls: the
+//! report keeps the measured percentiles and adds the corrected ones, which show the requests
+//! the stalled users would have sent. One test per file: Goose allows one run per process.
+
+use std::time::{Duration, Instant};
+
+use lt_engine::{Engine, RunOptions};
+use lt_protocol::{EndReason, WorkerEvent};
+use lt_testkit::{Fixture, Mode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrected_percentiles_are_reported_beside_the_measured_ones() {
+    let target = Fixture::start().await;
+    let yaml = format!(
+        "name: corrected\ntarget: {}\nload:\n  users: 2\n  duration: 4s\n  think_time: 50ms\nendpoints:\n  - {{ name: a, path: /e/a }}\nlatency:\n  correction: expected_interval\n  expected_interval: 50ms\n",
+        target.url()
+    );
+    let scenario = lt_scenario::parse("corrected.yaml", &yaml).expect("valid scenario");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = RunOptions {
+        events: Some(tx),
+        ..RunOptions::default()
+    };
+    let (engine, _handle) = Engine::new(scenario, options).unwrap();
+    let stall = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        target.set(
+            "a",
+            Mode::StallUntil(Instant::now() + Duration::from_secs(1)),
+        );
+        target
+    });
+    let report = engine.run().await.unwrap();
+    let _target = stall.await.unwrap();
+    assert_eq!(report.end_reason, EndReason::Completed);
+
+    // Measured: two slow requests among ~100. Corrected: each brings the ~19 requests its user
+    // would have sent every 50 ms during the stall.
+    let corrected = report
+        .latency_corrected_ms
+        .expect("corrected percentiles when the correction is on");
+    assert!(
+        report.latency_ms.p95 < 100.0,
+        "measured p95 hides the stall: {:?}",
+        report.latency_ms
+    );
+    assert!(
+        corrected.p95 >= 300.0,
+        "corrected p95 shows it: {corrected:?}"
+    );
+    assert!(
+        report
+            .latency_correction
+            .as_deref()
+            .is_some_and(|c| c.starts_with("expected_interval 0.050 s")),
+        "{:?}",
+        report.latency_correction
+    );
+    assert!(report.endpoints[0].latency_corrected_ms.is_some());
+    let ticks: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+        .filter_map(|e| match e {
+            WorkerEvent::Tick(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    assert!(ticks.iter().all(|t| t.total_corrected_latency.is_some()));
+}
