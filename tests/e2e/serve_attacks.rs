@@ -93,6 +93,19 @@ async fn the_allow_list_judges_the_host_the_client_would_use() {
         .await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["details"]["host"], "example.invalid");
+    // So is a flow step's.
+    let in_a_flow = format!(
+        "{yaml}flows:\n  - name: f\n    steps:\n      - {{ name: away, path: 'http://example.invalid/x' }}\n"
+    );
+    let (status, body) = server
+        .call(
+            "POST",
+            "/api/sessions",
+            Some(json!({ "scenario_yaml": in_a_flow })),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["details"]["host"], "example.invalid");
     let climbing = yaml.replace(
         "  - { name: a, path: /e/a }\n",
         "  - { name: a, path: '/\\\\example.invalid/x' }\n",

@@ -46,14 +46,15 @@ pub fn endpoint_url(base: &Url, endpoint: &Endpoint) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Every destination of a scenario: its target, then each endpoint's URL, in file order.
+/// Every destination of a scenario: its target, then each request's URL (endpoints, then flow
+/// steps), in file order. A path with templates starts with `/` and stays on the target (values
+/// are encoded as one path segment), so its outline is where it goes.
 pub fn destinations(scenario: &Scenario) -> Result<Vec<Url>, String> {
     let base = base_url(&scenario.target)?;
-    let mut out = Vec::with_capacity(scenario.endpoints.len() + 1);
-    for endpoint in &scenario.endpoints {
-        out.push(endpoint_url(&base, endpoint).map_err(|e| format!("{}: {e}", endpoint.name))?);
+    let mut out = vec![base.clone()];
+    for request in scenario.requests() {
+        out.push(endpoint_url(&base, request).map_err(|e| format!("{}: {e}", request.name))?);
     }
-    out.insert(0, base);
     Ok(out)
 }
 
@@ -102,6 +103,18 @@ mod tests {
             check: None,
             description: None,
         }
+    }
+
+    #[test]
+    fn flow_steps_are_destinations_too() {
+        let yaml = "name: t\ntarget: http://127.0.0.1:5001\nflows:\n  - name: f\n    steps:\n      - { name: a, path: '/items/{{ uuid }}' }\n      - { name: b, path: 'http://other.test:9/x' }\n";
+        let scenario = crate::parse("t.yaml", yaml).unwrap();
+        let hosts: Vec<String> = destinations(&scenario)
+            .unwrap()
+            .iter()
+            .map(|u| format!("{}:{}", host_of(u), u.port().unwrap_or(80)))
+            .collect();
+        assert_eq!(hosts, ["127.0.0.1:5001", "127.0.0.1:5001", "other.test:9"]);
     }
 
     #[test]
