@@ -20,6 +20,7 @@ mod live;
 mod model;
 mod parse;
 pub mod redact;
+pub mod segment;
 pub mod template;
 pub mod threshold;
 
