@@ -121,19 +121,23 @@ pub async fn read(
         return outcome;
     }
     let kept_whole = answer.keeps_body && body.len() as u64 == size;
-    let mut json: Option<Option<Value>> = None;
-    let mut parsed = |body: &[u8]| -> Option<Value> {
-        json.get_or_insert_with(|| serde_json::from_slice(body).ok())
-            .clone()
-    };
+    // The body as JSON, parsed once when a check or a capture reads it.
+    let reads_json = answer.checks.as_ref().is_some_and(|c| !c.json.is_empty())
+        || answer
+            .captures
+            .iter()
+            .any(|c| matches!(c.source, CaptureSource::Json(_)));
+    let json: Option<Value> = (reads_json && kept_whole)
+        .then(|| serde_json::from_slice(&body).ok())
+        .flatten();
     if let Some(checks) = &answer.checks
-        && let Some(message) = failed_check(checks, &body, size, kept_whole, &mut parsed)
+        && let Some(message) = failed_check(checks, &body, size, kept_whole, json.as_ref())
     {
         outcome.failure = Some((FailureClass::Check, message));
         return outcome;
     }
     for (capture, header) in answer.captures.iter().zip(header_values) {
-        match captured(capture, header, &body, kept_whole, &mut parsed) {
+        match captured(capture, header, &body, kept_whole, json.as_ref()) {
             Some(value) => outcome.captured.push((capture.slot, value)),
             None => {
                 outcome.failure = Some((
@@ -157,7 +161,7 @@ fn failed_check(
     body: &[u8],
     size: u64,
     kept_whole: bool,
-    parsed: &mut impl FnMut(&[u8]) -> Option<Value>,
+    json: Option<&Value>,
 ) -> Option<String> {
     if let Some(max) = checks.max_size
         && size > max
@@ -177,7 +181,7 @@ fn failed_check(
         return Some(format!("check body_contains: `{text}` is not in the body"));
     }
     if !checks.json.is_empty() {
-        let Some(value) = parsed(body) else {
+        let Some(value) = json else {
             return Some("check json: the body is not JSON".to_string());
         };
         for (pointer, expected) in &checks.json {
@@ -205,12 +209,12 @@ fn captured(
     header: Option<String>,
     body: &[u8],
     kept_whole: bool,
-    parsed: &mut impl FnMut(&[u8]) -> Option<Value>,
+    json: Option<&Value>,
 ) -> Option<Value> {
     match &capture.source {
         CaptureSource::Header(_) => header.map(Value::String),
         _ if !kept_whole => None,
-        CaptureSource::Json(pointer) => parsed(body)?.pointer(pointer).cloned(),
+        CaptureSource::Json(pointer) => json?.pointer(pointer).cloned(),
         CaptureSource::Regex(_) => {
             let text = String::from_utf8_lossy(body);
             let caps = capture.regex.as_ref()?.captures(&text)?;
