@@ -48,7 +48,7 @@ pub async fn read(
                 FailureClass::Connect
             };
             return Outcome {
-                failure: Some((class, error_chain(e))),
+                failure: Some((class, transport_error(e, plan))),
                 ..Outcome::default()
             };
         }
@@ -117,7 +117,10 @@ pub async fn read(
         } else {
             FailureClass::Unexpected
         };
-        outcome.failure = Some((class, format!("reading the body: {}", error_chain(&e))));
+        outcome.failure = Some((
+            class,
+            format!("reading the body: {}", transport_error(&e, plan)),
+        ));
         return outcome;
     }
     let kept_whole = answer.keeps_body && body.len() as u64 == size;
@@ -237,6 +240,16 @@ fn short(value: &Value) -> String {
     }
 }
 
+/// A transport error's text with the request's URL as written in the scenario, never as sent:
+/// the sent URL may hold environment values, captured values or data rows.
+fn transport_error(e: &reqwest::Error, plan: &EndpointPlan) -> String {
+    let text = error_chain(e);
+    match e.url() {
+        Some(url) => text.replace(url.as_str(), &plan.display_url),
+        None => text,
+    }
+}
+
 /// An error with its sources, one after another.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
@@ -247,4 +260,37 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::Names;
+
+    /// A transport error names the URL as written, not the one sent with its values in.
+    #[tokio::test]
+    async fn transport_errors_name_the_url_as_written() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let yaml = format!(
+            "name: t\ntarget: http://127.0.0.1:{port}\nendpoints:\n  - {{ name: one, path: /x, query: {{ key: '{{{{ env.API_KEY }}}}' }} }}\n"
+        );
+        let env = lt_scenario::Env::from_vars([("API_KEY".to_string(), "s3cret".to_string())]);
+        let scenario =
+            lt_scenario::parse_with_env("t.yaml", &yaml, &Default::default(), &env).unwrap();
+        let names = Names {
+            env: scenario.env.0.clone(),
+            ..Names::default()
+        };
+        let plan = EndpointPlan::new(&scenario, &scenario.endpoints[0], &names).unwrap();
+        let mut response = reqwest::Client::new().get(plan.url.clone()).send().await;
+        let outcome = read(&mut response, &plan, false).await;
+        let (class, message) = outcome.failure.unwrap();
+        assert_eq!(class, FailureClass::Connect);
+        assert!(!message.contains("s3cret"), "{message}");
+        assert!(message.contains("{{ env.API_KEY }}"), "{message}");
+    }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use lt_scenario::address::{self, Url};
+use lt_scenario::template::Template;
 use lt_scenario::{Body, CaptureSource, Checks, Endpoint, Method, Scenario};
 
 use crate::EngineError;
@@ -123,13 +124,34 @@ impl EndpointPlan {
                 .collect(),
             ..endpoint.clone()
         };
+        // With templates (environment values included, which may be secrets), only the URL as
+        // written is ever shown, in messages as in spans.
+        let templated = Template::detect(&endpoint.path)
+            || endpoint.query.iter().any(|(_, v)| Template::detect(v));
+        let written = || {
+            let mut text = format!("{}{}", base.as_str().trim_end_matches('/'), endpoint.path);
+            for (i, (k, v)) in endpoint.query.iter().enumerate() {
+                text.push(if i == 0 { '?' } else { '&' });
+                text.push_str(&format!("{k}={v}"));
+            }
+            text
+        };
         let url = if varies {
             base.clone()
         } else {
-            address::endpoint_url(&base, &fixed).map_err(invalid)?
+            address::endpoint_url(&base, &fixed).map_err(|e| {
+                invalid(if templated {
+                    format!(
+                        "`{}` is not a URL on the target once its templates are filled in",
+                        written()
+                    )
+                } else {
+                    e
+                })
+            })?
         };
-        let display_url = if varies {
-            format!("{}{}", base.as_str().trim_end_matches('/'), endpoint.path)
+        let display_url = if templated {
+            written()
         } else {
             url.to_string()
         };
@@ -237,12 +259,14 @@ impl EndpointPlan {
             Some((path, query)) => {
                 let mut rendered = String::with_capacity(self.endpoint.path.len() + 32);
                 path.render_into(values, &mut rendered, true);
+                // Messages name the path as written: the rendered one holds users' values.
+                let written = &self.endpoint.path;
                 let mut url = template
                     .base
                     .join(rendered.trim_start_matches('/'))
-                    .map_err(|e| format!("path `{rendered}`: {e}"))?;
+                    .map_err(|e| format!("path `{written}` rendered to no URL: {e}"))?;
                 if url.origin() != template.base.origin() {
-                    return Err(format!("path `{rendered}` leaves the target"));
+                    return Err(format!("path `{written}` rendered to a URL off the target"));
                 }
                 if !query.is_empty() {
                     let mut pairs = url.query_pairs_mut();
@@ -313,6 +337,30 @@ fn to_reqwest(method: Method) -> reqwest::Method {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Environment values go into the URL that is sent, never into the one shown (spans,
+    /// messages): they may be secrets.
+    #[test]
+    fn environment_values_are_sent_but_never_shown() {
+        let yaml = "name: t\ntarget: http://127.0.0.1:5001\nendpoints:\n  - { name: one, path: /x, query: { key: '{{ env.API_KEY }}' } }\n";
+        let env = lt_scenario::Env::from_vars([("API_KEY".to_string(), "s3cret".to_string())]);
+        let scenario =
+            lt_scenario::parse_with_env("t.yaml", yaml, &Default::default(), &env).unwrap();
+        let names = Names {
+            env: scenario.env.0.clone(),
+            ..Names::default()
+        };
+        let plan = EndpointPlan::new(&scenario, &scenario.endpoints[0], &names).unwrap();
+        assert_eq!(plan.url.as_str(), "http://127.0.0.1:5001/x?key=s3cret");
+        assert!(
+            plan.template.is_none(),
+            "an environment value is prepared once"
+        );
+        assert_eq!(
+            plan.display_url,
+            "http://127.0.0.1:5001/x?key={{ env.API_KEY }}"
+        );
+    }
 
     /// The engine sends to exactly the URLs the control server's allow-list judged: both come
     /// from `lt_scenario::address` over the same validated scenario.
