@@ -282,7 +282,9 @@ fn split_args(args: &str) -> Vec<String> {
     args.split(',').map(|a| a.trim().to_string()).collect()
 }
 
-fn is_identifier(text: &str) -> bool {
+/// A name a template can use for a captured value: letters, digits and `_`, not starting with a
+/// digit.
+pub(crate) fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
     chars
         .next()

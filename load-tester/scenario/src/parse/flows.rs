@@ -8,10 +8,10 @@ use marked_yaml::Node;
 
 use super::endpoints::MAX_WEIGHT;
 use super::reader::{Item, Map, Pos, Reader, describe, shorten};
-use super::request::{self, Context, REQUEST_FIELDS, check_pointer};
+use super::request::{self, Context, REQUEST_FIELDS, check_pointer, is_header_name};
 use super::suggest;
 use super::templates::{EnvUsed, Scope};
-use crate::template::BUILTINS;
+use crate::template::{BUILTINS, is_identifier};
 use crate::{Capture, CaptureSource, Endpoint, Flow, Step, row_name};
 
 const FLOW_FIELDS: &[&str] = &[
@@ -376,12 +376,7 @@ fn read_captures(r: &mut Reader, item: &Item<'_>) -> (Option<Vec<Capture>>, Vec<
 }
 
 fn capture_name_problem(name: &str) -> Option<String> {
-    let identifier = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !identifier {
+    if !is_identifier(name) {
         Some(format!(
             "capture name `{}` must be letters, digits and `_`, not starting with a digit",
             shorten(name)
@@ -448,11 +443,9 @@ fn read_source(r: &mut Reader, item: &Item<'_>) -> Option<CaptureSource> {
     };
     let problem = match kind {
         "json" => check_pointer(&text).err(),
-        "header" => (text.trim().is_empty()
-            || !text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)))
-        .then(|| format!("`{}` is not a header name", shorten(&text))),
+        "header" => {
+            (!is_header_name(&text)).then(|| format!("`{}` is not a header name", shorten(&text)))
+        }
         _ => regex_problem(&text),
     };
     if let Some(message) = problem {

@@ -344,7 +344,7 @@ fn pairs(
 }
 
 /// An HTTP token (RFC 9110).
-fn is_header_name(name: &str) -> bool {
+pub(crate) fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
