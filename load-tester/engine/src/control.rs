@@ -150,14 +150,13 @@ impl Control {
     pub fn think_time(&self, rng: &mut impl Rng) -> Duration {
         let min = self.think_min_ms.load(Ordering::Relaxed);
         let max = self.think_max_ms.load(Ordering::Relaxed).max(min);
-        if max == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_millis(if min == max {
-            min
-        } else {
-            rng.random_range(min..=max)
-        })
+        draw(
+            ThinkTime {
+                min: Duration::from_millis(min),
+                max: Duration::from_millis(max),
+            },
+            rng,
+        )
     }
 
     /// The think time's bounds now.
@@ -220,6 +219,15 @@ impl Control {
         let mut rx = self.active_tx.subscribe();
         let _ = rx.wait_for(|&active| index < active).await;
     }
+}
+
+/// A pause drawn uniformly in `min..=max` (the scenario's think time, or a flow's own).
+pub fn draw(think: ThinkTime, rng: &mut impl Rng) -> Duration {
+    if think.min >= think.max {
+        return think.min;
+    }
+    let (min, max) = (think.min.as_micros() as u64, think.max.as_micros() as u64);
+    Duration::from_micros(rng.random_range(min..=max))
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use crate::arrivals::split_by_weight;
 use crate::correction::Corrector;
 use crate::histogram::LatencyHistogram;
-use crate::journey::ChoiceTarget;
 use crate::reduction::Reduction;
 use crate::run_state::{RunState, now_ms};
 use crate::schedule::target_users;
@@ -225,17 +224,6 @@ impl Controller {
         self.second = (self.second + 1).max(whole);
         let state = Arc::clone(&self.state);
         let weights = state.control.weights();
-        // A request row's weight is its choice's: an endpoint's own, a step's flow's.
-        let row_weight = |row: usize| -> f64 {
-            let choice = state.choices.iter().position(|c| match *c {
-                ChoiceTarget::Endpoint(i) => i == row,
-                ChoiceTarget::Flow(f) => {
-                    let flow = &state.flows[f];
-                    (flow.first_row..flow.first_row + flow.steps).contains(&row)
-                }
-            });
-            choice.and_then(|c| weights.get(c)).copied().unwrap_or(0.0)
-        };
         let mut all_second = SecondCounts::default();
         let mut short_circuited = 0;
         self.second_latency.reset();
@@ -274,7 +262,7 @@ impl Controller {
                 failures: drained.failures,
                 short_circuited: drained.short_circuited,
                 latency: latency.latency(),
-                weight: row_weight(i),
+                weight: weights.get(state.row_choice[i]).copied().unwrap_or(0.0),
                 breaker: breaker_state(&state, i),
                 totals: lt_protocol::EndpointTotals {
                     requests: totals.requests,
@@ -374,7 +362,6 @@ impl Controller {
     /// Drains the flows' iterations into their totals and this second's ticks.
     fn flow_ticks(&mut self, weights: &[f64]) -> Vec<FlowTick> {
         let state = &self.state;
-        let endpoints = state.scenario.endpoints.len();
         let mut out = Vec::with_capacity(state.flows.len());
         for (f, runtime) in state.flows.iter().enumerate() {
             let mut journey = LatencyHistogram::new();
@@ -390,7 +377,10 @@ impl Controller {
                 completed: drained.completed,
                 failed: drained.failed,
                 journey: journey.latency(),
-                weight: weights.get(endpoints + f).copied().unwrap_or(0.0),
+                weight: weights
+                    .get(state.row_choice[runtime.first_row])
+                    .copied()
+                    .unwrap_or(0.0),
                 totals: lt_protocol::FlowTotals {
                     started: totals.started,
                     completed: totals.completed,

@@ -15,12 +15,12 @@ use goose::prelude::*;
 use http::HeaderValue;
 use http::header::HeaderName;
 use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
-use lt_scenario::ThinkTime;
 
 use crate::answer::{self, Outcome, error_chain};
 use crate::backoff::backoff_delay;
 use crate::breaker::{Admission, Breaker};
 use crate::client_spans::ClientRequest;
+use crate::control::draw;
 use crate::journey::{ChoiceTarget, Iteration, UserState};
 use crate::plan::EndpointPlan;
 use crate::render::Values;
@@ -540,15 +540,6 @@ fn end_iteration(state: &RunState, index: usize, me: &mut UserState, completed: 
         let took = completed.then(|| active.started.elapsed().as_micros() as u64);
         state.flows[active.flow].stats.ended(index, took);
     }
-}
-
-/// A think time drawn uniformly in `min..=max`.
-fn draw(think: ThinkTime, rng: &mut impl rand::Rng) -> Duration {
-    if think.min >= think.max {
-        return think.min;
-    }
-    let (min, max) = (think.min.as_micros() as u64, think.max.as_micros() as u64);
-    Duration::from_micros(rng.random_range(min..=max))
 }
 
 /// The `Cookie` header of the user's jar for `url`, if it has any cookie for it.

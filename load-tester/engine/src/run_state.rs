@@ -55,6 +55,8 @@ pub struct RunState {
     pub flows: Vec<FlowRuntime>,
     /// What the weights choose among, in weight order: endpoints, then flows.
     pub choices: Vec<ChoiceTarget>,
+    /// Each request row's choice (an endpoint's own, a step's flow's): where its weight is.
+    pub row_choice: Vec<usize>,
     /// The data file's rows, when the scenario has one.
     pub rows: Option<Rows>,
     /// Whether users keep state of their own (see `journey.rs`).
@@ -182,6 +184,14 @@ impl RunState {
             });
             choices.push(ChoiceTarget::Flow(f));
         }
+        let mut row_choice = vec![0; endpoints.len()];
+        for (c, choice) in choices.iter().enumerate() {
+            let rows = match *choice {
+                ChoiceTarget::Endpoint(i) => i..i + 1,
+                ChoiceTarget::Flow(f) => flows[f].first_row..flows[f].first_row + flows[f].steps,
+            };
+            row_choice[rows].fill(c);
+        }
         let rows = scenario
             .data
             .as_ref()
@@ -221,6 +231,7 @@ impl RunState {
             endpoints,
             flows,
             choices,
+            row_choice,
             rows,
             user_state,
             global_breaker,
