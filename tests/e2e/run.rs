@@ -4,10 +4,11 @@
 mod common;
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{BIN, load_tester, read_json, scenario};
-use lt_testkit::{Fixture, Mode, write_scenario};
+use lt_testkit::{Fixture, Mode, RunResult, write_scenario};
 
 /// A port nobody listens on: bind, read the port, close.
 fn closed_port() -> u16 {
@@ -20,6 +21,49 @@ fn closed_port() -> u16 {
 
 const FAST: &str = "  users: 4\n  duration: 3s\n  think_time: { min: 0s, max: 0s }";
 
+/// Where `run` writes its JSON, JUnit and HTML reports.
+struct Reports {
+    json: PathBuf,
+    junit: PathBuf,
+    html: PathBuf,
+}
+
+/// Runs `file` writing all three reports into `dir` (made if missing).
+async fn run_with_reports(file: &Path, dir: &Path) -> (RunResult, Reports) {
+    let reports = Reports {
+        json: dir.join("report.json"),
+        junit: dir.join("junit.xml"),
+        html: dir.join("report.html"),
+    };
+    let out = load_tester(&[
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        reports.json.to_str().unwrap(),
+        "--junit",
+        reports.junit.to_str().unwrap(),
+        "--html",
+        reports.html.to_str().unwrap(),
+    ])
+    .await;
+    (out, reports)
+}
+
+/// The JSON report, checked against `docs/report.schema.json`.
+fn report_within_its_schema(path: &Path) -> serde_json::Value {
+    let json = read_json(path);
+    let schema = read_json(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/report.schema.json"
+    )));
+    let problems = common::schema_errors(&schema, &json);
+    assert!(
+        problems.is_empty(),
+        "the report breaks its schema: {problems:#?}"
+    );
+    json
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weights_1_2_7_give_matching_shares_and_reports_are_written() {
     let target = Fixture::start().await;
@@ -31,20 +75,13 @@ async fn weights_1_2_7_give_matching_shares_and_reports_are_written() {
         "thresholds:\n  - \"p99 < 5s\"\n  - \"error_rate < 1%\"",
     );
     let file = write_scenario(dir.path(), "w.yaml", &yaml);
-    let report = dir.path().join("out/report.json");
-    let junit = dir.path().join("out/junit.xml");
-    let html = dir.path().join("out/report.html");
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ])
-    .await;
+    // Into a folder that does not exist yet: `run` makes it.
+    let (out, reports) = run_with_reports(&file, &dir.path().join("out")).await;
+    let Reports {
+        json: report,
+        junit,
+        html,
+    } = reports;
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
 
     let counts = target.counts();
@@ -58,16 +95,7 @@ async fn weights_1_2_7_give_matching_shares_and_reports_are_written() {
         );
     }
 
-    let json = read_json(&report);
-    let schema = read_json(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/report.schema.json"
-    )));
-    let problems = common::schema_errors(&schema, &json);
-    assert!(
-        problems.is_empty(),
-        "the report breaks its schema: {problems:#?}"
-    );
+    let json = report_within_its_schema(&report);
     assert_eq!(json["end_reason"]["kind"], "completed");
     let reported = json["requests"].as_u64().unwrap();
     // The target may see a few requests whose answers arrived after the run's last tick.
@@ -529,20 +557,12 @@ thresholds:
         flows,
     );
     let file = write_scenario(dir.path(), "j.yaml", &yaml);
-    let report = dir.path().join("report.json");
-    let junit = dir.path().join("junit.xml");
-    let html = dir.path().join("report.html");
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ])
-    .await;
+    let (out, reports) = run_with_reports(&file, dir.path()).await;
+    let Reports {
+        json: report,
+        junit,
+        html,
+    } = reports;
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     assert!(
         target.counts().contains_key("two-o"),
@@ -550,16 +570,7 @@ thresholds:
         target.counts()
     );
 
-    let json = read_json(&report);
-    let schema = read_json(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/report.schema.json"
-    )));
-    let problems = common::schema_errors(&schema, &json);
-    assert!(
-        problems.is_empty(),
-        "the report breaks its schema: {problems:#?}"
-    );
+    let json = report_within_its_schema(&report);
     let flow = |name: &str| {
         json["flows"]
             .as_array()
@@ -631,29 +642,15 @@ async fn an_open_model_that_drops_arrivals_says_so_everywhere() {
     // One user and 100 ms a request: at most 10 of the 40 arrivals a second find it free.
     target.set("slow", Mode::Slow(Duration::from_millis(100)));
     let file = write_scenario(dir.path(), "open.yaml", &yaml);
-    let report = dir.path().join("report.json");
-    let junit = dir.path().join("junit.xml");
-    let html = dir.path().join("report.html");
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ])
-    .await;
+    let (out, reports) = run_with_reports(&file, dir.path()).await;
+    let Reports {
+        json: report,
+        junit,
+        html,
+    } = reports;
     assert_eq!(out.code, Some(1), "the dropped rule fails: {}", out.stderr);
 
-    let json = read_json(&report);
-    let schema = read_json(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/report.schema.json"
-    )));
-    let problems = common::schema_errors(&schema, &json);
-    assert!(problems.is_empty(), "{problems:#?}");
+    let json = report_within_its_schema(&report);
     let dropped = json["dropped"].as_u64().unwrap();
     assert!(dropped >= 40, "dropped {dropped}");
     assert_eq!(json["endpoints"][0]["dropped"].as_u64(), Some(dropped));
