@@ -2,8 +2,11 @@
 //! saturation in ticks and the report; with `max_memory` below its own size, it adds no user
 //! beyond the first and says why. One test per file: Goose allows one run per process.
 
-use lt_engine::{Engine, RunOptions};
-use lt_protocol::{EndReason, WorkerEvent};
+mod common;
+
+use common::{engine_with_events, ticks};
+
+use lt_protocol::EndReason;
 use lt_testkit::Fixture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,23 +16,12 @@ async fn limits_hold_users_and_saturation_is_reported() {
         "name: limits\ntarget: {}\nload:\n  users: 6\n  ramp_up: 2s\n  duration: 5s\n  think_time: 0s\n  max_memory: 1MiB\n  max_cpu: 1%\nendpoints:\n  - {{ name: a, path: /e/a }}\n",
         target.url()
     );
-    let scenario = lt_scenario::parse("limits.yaml", &yaml).expect("valid scenario");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let options = RunOptions {
-        events: Some(tx),
-        ..RunOptions::default()
-    };
-    let (engine, _handle) = Engine::new(scenario, options).unwrap();
+    let (engine, _handle, mut rx) = engine_with_events("limits.yaml", &yaml);
     let report = engine.run().await.unwrap();
     assert_eq!(report.end_reason, EndReason::Completed);
     assert!(report.requests > 0, "one user still runs");
 
-    let ticks: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
-        .filter_map(|e| match e {
-            WorkerEvent::Tick(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let ticks: Vec<_> = ticks(&mut rx);
     assert!(
         ticks.iter().all(|t| t.active_users <= 1),
         "no user beyond the first: {:?}",

@@ -2,11 +2,14 @@
 //! report keeps the measured percentiles and adds the corrected ones, which show the requests
 //! the stalled users would have sent. One test per file: Goose allows one run per process.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use lt_engine::{Engine, RunOptions};
-use lt_protocol::{EndReason, WorkerEvent};
-use lt_testkit::{Fixture, Mode};
+use common::{engine_with_events, stall_later, ticks};
+
+use std::time::Duration;
+
+use lt_protocol::EndReason;
+use lt_testkit::Fixture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrected_percentiles_are_reported_beside_the_measured_ones() {
@@ -15,21 +18,13 @@ async fn corrected_percentiles_are_reported_beside_the_measured_ones() {
         "name: corrected\ntarget: {}\nload:\n  users: 2\n  duration: 4s\n  think_time: 50ms\nendpoints:\n  - {{ name: a, path: /e/a }}\nlatency:\n  correction: expected_interval\n  expected_interval: 50ms\n",
         target.url()
     );
-    let scenario = lt_scenario::parse("corrected.yaml", &yaml).expect("valid scenario");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let options = RunOptions {
-        events: Some(tx),
-        ..RunOptions::default()
-    };
-    let (engine, _handle) = Engine::new(scenario, options).unwrap();
-    let stall = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        target.set(
-            "a",
-            Mode::StallUntil(Instant::now() + Duration::from_secs(1)),
-        );
-        target
-    });
+    let (engine, _handle, mut rx) = engine_with_events("corrected.yaml", &yaml);
+    let stall = stall_later(
+        target,
+        &["a"],
+        Duration::from_millis(1500),
+        Duration::from_secs(1),
+    );
     let report = engine.run().await.unwrap();
     let _target = stall.await.unwrap();
     assert_eq!(report.end_reason, EndReason::Completed);
@@ -57,11 +52,6 @@ async fn corrected_percentiles_are_reported_beside_the_measured_ones() {
         report.latency_correction
     );
     assert!(report.endpoints[0].latency_corrected_ms.is_some());
-    let ticks: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
-        .filter_map(|e| match e {
-            WorkerEvent::Tick(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let ticks: Vec<_> = ticks(&mut rx);
     assert!(ticks.iter().all(|t| t.total_corrected_latency.is_some()));
 }

@@ -3,11 +3,14 @@
 //! endpoint, the report, the `dropped` threshold); nothing is under-sent in silence. One test
 //! per file: Goose allows one run per process.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use lt_engine::{Engine, RunOptions};
-use lt_protocol::{EndReason, WorkerEvent};
-use lt_testkit::{Fixture, Mode};
+use common::{engine_with_events, stall_later, ticks};
+
+use std::time::Duration;
+
+use lt_protocol::EndReason;
+use lt_testkit::Fixture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrivals_without_a_free_user_are_dropped_and_reported() {
@@ -16,20 +19,13 @@ async fn arrivals_without_a_free_user_are_dropped_and_reported() {
         "name: drops\ntarget: {}\nload:\n  users: 2\n  arrival_rate: 20\n  arrival_max_wait: 100ms\n  duration: 4s\nendpoints:\n  - {{ name: a, path: /e/a, weight: 3 }}\n  - {{ name: b, path: /e/b }}\nthresholds:\n  - dropped < 1%\n",
         target.url()
     );
-    let scenario = lt_scenario::parse("drops.yaml", &yaml).expect("valid scenario");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let options = RunOptions {
-        events: Some(tx),
-        ..RunOptions::default()
-    };
-    let (engine, _handle) = Engine::new(scenario, options).unwrap();
-    let stall = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let until = Instant::now() + Duration::from_secs(1);
-        target.set("a", Mode::StallUntil(until));
-        target.set("b", Mode::StallUntil(until));
-        target
-    });
+    let (engine, _handle, mut rx) = engine_with_events("drops.yaml", &yaml);
+    let stall = stall_later(
+        target,
+        &["a", "b"],
+        Duration::from_millis(1500),
+        Duration::from_secs(1),
+    );
     let report = engine.run().await.unwrap();
     let _target = stall.await.unwrap();
     assert_eq!(report.end_reason, EndReason::Completed);
@@ -58,12 +54,7 @@ async fn arrivals_without_a_free_user_are_dropped_and_reported() {
     assert!(!rule.passed, "{rule:?}");
     assert!(rule.observed.unwrap() > 0.01, "{rule:?}");
 
-    let ticks: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
-        .filter_map(|e| match e {
-            WorkerEvent::Tick(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let ticks: Vec<_> = ticks(&mut rx);
     let per_second: u64 = ticks.iter().map(|t| t.dropped).sum();
     assert_eq!(per_second, report.dropped, "every drop is in some second");
     assert_eq!(ticks.last().unwrap().total_dropped, report.dropped);

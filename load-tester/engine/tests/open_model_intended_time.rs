@@ -4,11 +4,14 @@
 //! percentiles instead of hiding in the two requests that were in flight. One test per file:
 //! Goose allows one run per process.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use lt_engine::{Engine, RunOptions};
-use lt_protocol::{EndReason, WorkerEvent};
-use lt_testkit::{Fixture, Mode};
+use common::{engine_with_events, stall_later, ticks};
+
+use std::time::Duration;
+
+use lt_protocol::EndReason;
+use lt_testkit::Fixture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_counts_from_the_intended_send_time() {
@@ -17,21 +20,13 @@ async fn latency_counts_from_the_intended_send_time() {
         "name: stall\ntarget: {}\nload:\n  users: 2\n  arrival_rate: 20\n  arrival_max_wait: 3s\n  duration: 4s\nendpoints:\n  - {{ name: a, path: /e/a }}\n",
         target.url()
     );
-    let scenario = lt_scenario::parse("stall.yaml", &yaml).expect("valid scenario");
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let options = RunOptions {
-        events: Some(tx),
-        ..RunOptions::default()
-    };
-    let (engine, _handle) = Engine::new(scenario, options).unwrap();
-    let stall = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        target.set(
-            "a",
-            Mode::StallUntil(Instant::now() + Duration::from_secs(1)),
-        );
-        target
-    });
+    let (engine, _handle, mut rx) = engine_with_events("stall.yaml", &yaml);
+    let stall = stall_later(
+        target,
+        &["a"],
+        Duration::from_millis(1500),
+        Duration::from_secs(1),
+    );
     let report = engine.run().await.unwrap();
     let _target = stall.await.unwrap();
     assert_eq!(report.end_reason, EndReason::Completed);
@@ -52,12 +47,7 @@ async fn latency_counts_from_the_intended_send_time() {
     let asked = report.asked_rate.expect("the asked rate is reported");
     assert!((asked - 20.0).abs() < 2.0, "asked {asked}");
 
-    let ticks: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
-        .filter_map(|e| match e {
-            WorkerEvent::Tick(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let ticks: Vec<_> = ticks(&mut rx);
     assert!(
         ticks
             .iter()
