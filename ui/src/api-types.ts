@@ -1319,6 +1319,8 @@ export interface components {
             /** @description The flows' iterations. */
             flows?: components["schemas"]["FlowReport"][];
             generator?: components["schemas"]["GeneratorReport"] | null;
+            /** @description `tls.insecure_skip_verify` was on: the target's certificate was not checked. */
+            insecure_tls?: boolean;
             latency_corrected_ms?: components["schemas"]["Latency"] | null;
             /** @description The correction applied, as people read it (`expected_interval 1.2 s (auto)`). */
             latency_correction?: string | null;
@@ -1359,6 +1361,8 @@ export interface components {
             /** @description Base URL, `http` or `https`, without a trailing slash. */
             target: string;
             thresholds: components["schemas"]["Threshold"][];
+            /** @description How HTTPS connections check the target's certificate. */
+            tls?: components["schemas"]["TlsOptions"];
             tracing: components["schemas"]["TracingOptions"];
             user_ids?: components["schemas"]["UserIds"] | null;
         };
@@ -1817,6 +1821,19 @@ export interface components {
              * @description Users in backoff now.
              */
             users_in_backoff: number;
+        };
+        /** @description The `tls` section. */
+        TlsOptions: {
+            /**
+             * @description A PEM file of certificate authorities trusted besides the system's, relative to the
+             *     scenario file (inside the scenarios folder for server sessions).
+             */
+            ca_file?: string | null;
+            /**
+             * @description Accept any certificate for any name: the traffic can then be read and changed by anyone
+             *     on the path. Flagged in the output and in every report.
+             */
+            insecure_skip_verify?: boolean;
         };
         /** @description `GET /api/token`. */
         TokenCheck: {

@@ -103,6 +103,9 @@ pub fn print_summary(report: &Report) {
             lines.push(format!("  warning: {w}"));
         }
     }
+    if report.insecure_tls {
+        lines.push(format!("WARNING: {}", lt_protocol::INSECURE_TLS_WARNING));
+    }
     if lines.is_empty() {
         return;
     }

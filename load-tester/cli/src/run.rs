@@ -140,6 +140,9 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
     if let Some(scaled) = &scenario.load.scaled {
         eprintln!("load-tester: {scaled}");
     }
+    if scenario.tls.insecure_skip_verify {
+        eprintln!("WARNING: {}", lt_protocol::INSECURE_TLS_WARNING);
+    }
     let result = engine.run().await;
     // The handles hold the event channel open; the printer ends when they are gone.
     sigterm.abort();

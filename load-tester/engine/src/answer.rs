@@ -8,7 +8,11 @@ use lt_protocol::FailureClass;
 use lt_scenario::{CaptureSource, Checks};
 use serde_json::Value;
 
+use http_body_util::BodyExt;
+use tokio::time::Instant;
+
 use crate::plan::{CapturePlan, EndpointPlan};
+use crate::transport::{Sent, TransportError, chain};
 
 /// The most body kept for checks and captures; a larger answer fails them.
 pub const MAX_KEPT_BODY: usize = 16 * 1024 * 1024;
@@ -34,35 +38,38 @@ impl Outcome {
     }
 }
 
-/// Reads `response` for `plan`; `cookies` says whether to keep its `Set-Cookie` values.
+/// Reads the answer `sent` for `plan` before `deadline` (the request's timeout); `cookies` says
+/// whether to keep its `Set-Cookie` values. A body read to its end gives its connection back.
 pub async fn read(
-    response: &mut Result<reqwest::Response, reqwest::Error>,
+    sent: Result<Sent, TransportError>,
     plan: &EndpointPlan,
     cookies: bool,
+    deadline: Instant,
 ) -> Outcome {
-    let response = match response.as_mut() {
+    let Sent { response, lease } = match sent {
+        Ok(sent) => sent,
         Err(e) => {
-            let class = if e.is_timeout() {
-                FailureClass::Timeout
-            } else {
-                FailureClass::Connect
+            let class = match e {
+                TransportError::Timeout(_) => FailureClass::Timeout,
+                TransportError::Connect(_) | TransportError::Request(_) => FailureClass::Connect,
+                TransportError::Invalid(_) => FailureClass::Unexpected,
             };
             return Outcome {
-                failure: Some((class, transport_error(e, plan))),
+                failure: Some((class, format!("{e} ({})", plan.display_url))),
                 ..Outcome::default()
             };
         }
-        Ok(response) => response,
     };
     let endpoint = &plan.endpoint;
     let answer = &plan.answer;
-    let status = response.status().as_u16();
+    let (head, mut body_stream) = response.into_parts();
+    let status = head.status.as_u16();
     let header_values: Vec<Option<String>> = answer
         .captures
         .iter()
         .map(|c| match &c.source {
-            CaptureSource::Header(name) => response
-                .headers()
+            CaptureSource::Header(name) => head
+                .headers
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
@@ -70,8 +77,7 @@ pub async fn read(
         })
         .collect();
     let set_cookies: Vec<String> = if cookies {
-        response
-            .headers()
+        head.headers
             .get_all(http::header::SET_COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok().map(str::to_string))
@@ -83,16 +89,26 @@ pub async fn read(
     let mut size: u64 = 0;
     let mut body_error = None;
     loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                size += chunk.len() as u64;
-                if answer.keeps_body && body.len() + chunk.len() <= MAX_KEPT_BODY {
-                    body.extend_from_slice(&chunk);
+        match tokio::time::timeout_at(deadline, body_stream.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(chunk) = frame.into_data() {
+                    size += chunk.len() as u64;
+                    if answer.keeps_body && body.len() + chunk.len() <= MAX_KEPT_BODY {
+                        body.extend_from_slice(&chunk);
+                    }
                 }
             }
-            Ok(None) => break,
-            Err(e) => {
-                body_error = Some(e);
+            Ok(None) => {
+                lease.release();
+                break;
+            }
+            Ok(Some(Err(e))) => {
+                body_error = Some((FailureClass::Unexpected, chain(&e)));
+                break;
+            }
+            Err(_) => {
+                let timeout = TransportError::Timeout(endpoint.timeout);
+                body_error = Some((FailureClass::Timeout, timeout.to_string()));
                 break;
             }
         }
@@ -111,15 +127,10 @@ pub async fn read(
         outcome.failure = Some((class, format!("{status}: {}", endpoint.name)));
         return outcome;
     }
-    if let Some(e) = body_error {
-        let class = if e.is_timeout() {
-            FailureClass::Timeout
-        } else {
-            FailureClass::Unexpected
-        };
+    if let Some((class, message)) = body_error {
         outcome.failure = Some((
             class,
-            format!("reading the body: {}", transport_error(&e, plan)),
+            format!("reading the body: {message} ({})", plan.display_url),
         ));
         return outcome;
     }
@@ -240,28 +251,6 @@ fn short(value: &Value) -> String {
     }
 }
 
-/// A transport error's text with the request's URL as written in the scenario, never as sent:
-/// the sent URL may hold environment values, captured values or data rows.
-fn transport_error(e: &reqwest::Error, plan: &EndpointPlan) -> String {
-    let text = error_chain(e);
-    match e.url() {
-        Some(url) => text.replace(url.as_str(), &plan.display_url),
-        None => text,
-    }
-}
-
-/// An error with its sources, one after another.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,9 +274,20 @@ mod tests {
             env: scenario.env.0.clone(),
             ..Names::default()
         };
-        let plan = EndpointPlan::new(&scenario, &scenario.endpoints[0], &names).unwrap();
-        let mut response = reqwest::Client::new().get(plan.url.clone()).send().await;
-        let outcome = read(&mut response, &plan, false).await;
+        let mut plan = EndpointPlan::new(&scenario, &scenario.endpoints[0], &names).unwrap();
+        let transport = crate::transport::Transport::new(&scenario).unwrap();
+        plan.bind(&transport).unwrap();
+        let request = crate::transport::Outgoing {
+            method: plan.method.clone(),
+            headers: plan.headers.clone(),
+            body: Default::default(),
+        };
+        let deadline = Instant::now() + plan.timeout;
+        let route = plan.route.as_ref().unwrap();
+        let sent = transport
+            .send(route, &plan.url, request, deadline, plan.timeout)
+            .await;
+        let outcome = read(sent, &plan, false, deadline).await;
         let (class, message) = outcome.failure.unwrap();
         assert_eq!(class, FailureClass::Connect);
         assert!(!message.contains("s3cret"), "{message}");

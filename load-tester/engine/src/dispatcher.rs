@@ -16,16 +16,16 @@ use http::HeaderValue;
 use http::header::HeaderName;
 use lt_protocol::{ErrorSample, FailureClass, WorkerEvent};
 
-use crate::answer::{self, Outcome, error_chain};
+use crate::answer::{self, Outcome};
 use crate::backoff::backoff_delay;
 use crate::breaker::{Admission, Breaker};
 use crate::client_spans::ClientRequest;
 use crate::control::draw;
 use crate::journey::{ChoiceTarget, Iteration, UserState};
-use crate::plan::EndpointPlan;
 use crate::render::Values;
 use crate::run_state::{RunState, now_ms};
 use crate::traceparent::{new_trace_id, new_traceparent, traceparent_in};
+use crate::transport::{Outgoing, TransportError};
 
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -336,42 +336,65 @@ async fn send_next(
     };
     let (url, rendered_headers, rendered_body) = match rendered {
         Some(r) => (r.url, r.headers, r.body),
-        None => (plan.url.clone(), Vec::new(), None),
+        None => (None, Vec::new(), None),
     };
-    // The jar judges cookies by the URL: kept only when the user has one.
-    let jar_url = cookies.then(|| url.clone());
-    let mut builder = state
-        .http
-        .request(plan.method.clone(), url)
-        .timeout(plan.timeout);
-    if !plan.headers.is_empty() {
-        builder = builder.headers(plan.headers.clone());
-    }
+    // A templated path is routed per request; every other request goes where its plan does.
+    let rendered_route = url.as_ref().map(|u| state.transport.route(u)).transpose();
+    let route = match &rendered_route {
+        Ok(Some(route)) => Some(route),
+        Ok(None) => plan.route.as_ref(),
+        Err(e) => {
+            let outcome = Outcome::unexpected(format!("{}: {e}", plan.endpoint.name));
+            runtime.stats.record_unsent(FailureClass::Unexpected);
+            record_failure(state, row, &outcome, None, Duration::ZERO);
+            after_send(state, index, me, next.step, &outcome, open_model);
+            return;
+        }
+    };
+    let url = url.as_ref().unwrap_or(&plan.url);
+    let mut headers = plan.headers.clone();
     if let Some(trace) = &trace {
-        builder = builder
-            .header(TRACEPARENT, trace.0.clone())
-            .header(BAGGAGE, state.baggage.clone());
+        headers.append(TRACEPARENT, trace.0.clone());
+        headers.append(BAGGAGE, state.baggage.clone());
     }
     let trace = trace.map(|(_, id, span)| (id, span));
     let trace_id = trace.map(|(id, _)| id);
     if let (Some(header), Some(id)) = (&state.user_id_header, &user_id)
         && let Ok(value) = HeaderValue::from_str(id)
     {
-        builder = builder.header(header.clone(), value);
+        headers.append(header.clone(), value);
     }
-    if let (Some(url), Some(jar)) = (&jar_url, me.as_deref().and_then(|m| m.jar.as_ref()))
+    // The jar judges cookies by the URL: kept only when the user has one.
+    if cookies
+        && let Some(jar) = me.as_deref().and_then(|m| m.jar.as_ref())
         && let Some(header) = cookie_header(jar, url)
     {
-        builder = builder.header(http::header::COOKIE, header);
+        headers.append(http::header::COOKIE, header);
     }
     for (name, value) in rendered_headers {
-        builder = builder.header(name, value);
+        headers.append(name, value);
     }
-    if let Some(body) = rendered_body.or_else(|| plan.body_for(user_id.as_deref())) {
-        builder = builder.body(body);
-    }
+    let request = Outgoing {
+        method: plan.method.clone(),
+        headers,
+        body: rendered_body
+            .or_else(|| plan.body_for(user_id.as_deref()))
+            .unwrap_or_default(),
+    };
     let started = Instant::now();
-    let outcome = send(state, user, builder, plan, goose_metrics, cookies).await;
+    let deadline = tokio::time::Instant::from_std(started + plan.timeout);
+    let sent = match route {
+        Some(route) => {
+            state
+                .transport
+                .send(route, url, request, deadline, plan.timeout)
+                .await
+        }
+        None => Err(TransportError::Invalid(
+            "the request has no route".to_string(),
+        )),
+    };
+    let outcome = answer::read(sent, plan, cookies, deadline).await;
     let latency = match intended {
         Some(at) => {
             state
@@ -384,6 +407,23 @@ async fn send_next(
     };
     let now = Instant::now();
     let failed = outcome.failure.is_some();
+    if goose_metrics {
+        // Goose's own report (`--goose-html`) gets every request, with our verdict.
+        let error = outcome
+            .failure
+            .as_ref()
+            .map(|(_, message)| message.as_str());
+        let _ = user
+            .record_custom_request_duration(
+                plan.method.as_str(),
+                &plan.endpoint.name,
+                latency,
+                !failed,
+                outcome.status,
+                error,
+            )
+            .await;
+    }
 
     runtime.stats.record(
         index,
@@ -427,9 +467,7 @@ async fn send_next(
         }));
     }
     if let Some(me) = me.as_deref_mut() {
-        if let Some(url) = &jar_url
-            && !outcome.set_cookies.is_empty()
-        {
+        if cookies && !outcome.set_cookies.is_empty() {
             let jar = me.jar.get_or_insert_with(Default::default);
             for set_cookie in &outcome.set_cookies {
                 let _ = jar.parse(set_cookie, url);
@@ -561,52 +599,6 @@ fn cookie_header(
         .flatten()
 }
 
-/// Sends through Goose when it keeps request metrics (its HTML report then has a row per
-/// endpoint, and its verdict is brought in line with `expect`), else straight through the
-/// user's client: Goose's bookkeeping of each request would be work nobody reads.
-async fn send(
-    state: &RunState,
-    user: &mut GooseUser,
-    builder: reqwest::RequestBuilder,
-    plan: &EndpointPlan,
-    goose_metrics: bool,
-    cookies: bool,
-) -> Outcome {
-    let endpoint = &plan.endpoint;
-    if !goose_metrics {
-        let mut response = match builder.build() {
-            Ok(request) => state.http.execute(request).await,
-            Err(e) => return Outcome::unexpected(error_chain(&e)),
-        };
-        return answer::read(&mut response, plan, cookies).await;
-    }
-    // Goose sends with the user's client: make it ours (a cheap handle on one shared pool).
-    user.client = state.http.clone();
-    let mut request = GooseRequest::builder()
-        .method(goose_method(&plan.method))
-        .name(endpoint.name.as_str())
-        .set_request_builder(builder);
-    if let Some([code]) = endpoint.expect.as_deref() {
-        request = request.expect_status_code(*code);
-    }
-    match user.request(request.build()).await {
-        Ok(mut goose) => {
-            let outcome = answer::read(&mut goose.response, plan, cookies).await;
-            match (&outcome.failure, goose.request.success) {
-                (Some((_, message)), true) => {
-                    let _ = user.set_failure(message, &mut goose.request, None, None);
-                }
-                (None, false) => {
-                    let _ = user.set_success(&mut goose.request);
-                }
-                _ => {}
-            }
-            outcome
-        }
-        Err(e) => Outcome::unexpected(e.to_string()),
-    }
-}
-
 /// What a user does next.
 enum Choice {
     /// Send this choice's first request (its row), as admitted.
@@ -655,15 +647,4 @@ fn breaker_for(state: &RunState, endpoint: usize) -> Option<&Breaker> {
         .global_breaker
         .as_ref()
         .or(state.endpoints[endpoint].breaker.as_ref())
-}
-
-fn goose_method(method: &reqwest::Method) -> GooseMethod {
-    match *method {
-        reqwest::Method::POST => GooseMethod::Post,
-        reqwest::Method::PUT => GooseMethod::Put,
-        reqwest::Method::PATCH => GooseMethod::Patch,
-        reqwest::Method::DELETE => GooseMethod::Delete,
-        reqwest::Method::HEAD => GooseMethod::Head,
-        _ => GooseMethod::Get,
-    }
 }

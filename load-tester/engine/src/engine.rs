@@ -306,5 +306,6 @@ fn build_report(
         latency_corrected_ms: totals.corrected.as_ref().map(|(h, _)| h.latency()),
         latency_correction: totals.corrected.as_ref().map(|(_, text)| text.clone()),
         generator: totals.generator.clone(),
+        insecure_tls: state.scenario.tls.insecure_skip_verify,
     }
 }

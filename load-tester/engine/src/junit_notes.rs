@@ -6,6 +6,9 @@ use lt_protocol::Report;
 /// The notes, one per line; empty when there is nothing to say.
 pub fn notes(report: &Report) -> String {
     let mut lines = Vec::new();
+    if report.insecure_tls {
+        lines.push(format!("WARNING: {}", lt_protocol::INSECURE_TLS_WARNING));
+    }
     if let Some(asked) = report.asked_rate {
         lines.push(format!(
             "open model: asked {asked:.1} arrivals/s, achieved {:.1} requests/s, {} arrivals dropped{}",

@@ -36,6 +36,7 @@ mod self_monitor;
 mod stats;
 mod stop;
 mod traceparent;
+mod transport;
 mod window;
 
 pub use engine::{Engine, RunOptions};

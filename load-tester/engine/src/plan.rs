@@ -10,13 +10,17 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use http::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use lt_scenario::address::{self, Url};
 use lt_scenario::template::Template;
 use lt_scenario::{Body, CaptureSource, Checks, Endpoint, Method, Scenario};
 
 use crate::EngineError;
 use crate::render::{Compiled, JsonTemplate, Names, Values};
+use crate::transport::{Route, Transport};
+
+/// The `User-Agent` of every request that does not set its own.
+const AGENT: &str = concat!("load-tester/", env!("CARGO_PKG_VERSION"));
 
 /// A prepared body.
 #[derive(Debug, Clone)]
@@ -34,13 +38,16 @@ pub enum PlannedBody {
 #[derive(Debug, Clone)]
 pub struct EndpointPlan {
     pub endpoint: Endpoint,
-    pub method: reqwest::Method,
+    pub method: http::Method,
     /// The URL of a request whose path and query have no per-request template.
     pub url: Url,
+    /// Where `url` goes (see [`EndpointPlan::bind`]).
+    pub route: Option<Route>,
     /// The URL as written, for spans and messages (templates not rendered, so no value of a
     /// user's or of the environment leaves through them).
     pub display_url: String,
-    /// Headers that are the same on every request.
+    /// Headers that are the same on every request; once bound, `Host`, `User-Agent` and
+    /// `Accept` included, so a request is sent with them as they are.
     pub headers: HeaderMap,
     pub body: Option<PlannedBody>,
     pub timeout: Duration,
@@ -88,7 +95,8 @@ pub struct CapturePlan {
 /// A request rendered for one send.
 #[derive(Debug)]
 pub struct Rendered {
-    pub url: Url,
+    /// The URL, when its path or query varies (else the plan's).
+    pub url: Option<Url>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Option<Bytes>,
 }
@@ -221,8 +229,9 @@ impl EndpointPlan {
 
         Ok(EndpointPlan {
             endpoint: endpoint.clone(),
-            method: to_reqwest(endpoint.method),
+            method: to_http(endpoint.method),
             url,
+            route: None,
             display_url,
             headers,
             body,
@@ -234,6 +243,40 @@ impl EndpointPlan {
                 captures: Vec::new(),
             },
         })
+    }
+
+    /// Routes the plan's URL on `transport` and completes its headers with the ones every
+    /// request carries (`Host`, and `User-Agent` and `Accept` unless the endpoint sets them), so
+    /// nothing is parsed or merged per request.
+    pub fn bind(&mut self, transport: &Transport) -> Result<(), EngineError> {
+        let route = transport
+            .route(&self.url)
+            .map_err(|e| EngineError::InvalidEndpoint {
+                endpoint: self.endpoint.name.clone(),
+                reason: e.to_string(),
+            })?;
+        let templated: Vec<&HeaderName> = self
+            .template
+            .iter()
+            .flat_map(|t| t.headers.iter().map(|(name, _)| name))
+            .collect();
+        let own = |name: &HeaderName| self.headers.contains_key(name) || templated.contains(&name);
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
+        for (name, value) in [
+            (HOST, route.host_header().clone()),
+            (USER_AGENT, HeaderValue::from_static(AGENT)),
+            (ACCEPT, HeaderValue::from_static("*/*")),
+        ] {
+            if !own(&name) {
+                headers.insert(name, value);
+            }
+        }
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        self.headers = headers;
+        self.route = Some(route);
+        Ok(())
     }
 
     /// Adds a flow step's captures, each in its slot of the user's variables.
@@ -255,7 +298,7 @@ impl EndpointPlan {
         json_user_id: Option<(&str, &str)>,
     ) -> Result<Rendered, String> {
         let url = match &template.target {
-            None => self.url.clone(),
+            None => None,
             Some((path, query)) => {
                 let mut rendered = String::with_capacity(self.endpoint.path.len() + 32);
                 path.render_into(values, &mut rendered, true);
@@ -274,7 +317,7 @@ impl EndpointPlan {
                         pairs.append_pair(k, &v.render(values));
                     }
                 }
-                url
+                Some(url)
             }
         };
         let mut headers = Vec::with_capacity(template.headers.len());
@@ -323,14 +366,14 @@ fn json_id(id: &str) -> serde_json::Value {
         .unwrap_or_else(|_| serde_json::Value::from(id))
 }
 
-fn to_reqwest(method: Method) -> reqwest::Method {
+fn to_http(method: Method) -> http::Method {
     match method {
-        Method::Get => reqwest::Method::GET,
-        Method::Post => reqwest::Method::POST,
-        Method::Put => reqwest::Method::PUT,
-        Method::Patch => reqwest::Method::PATCH,
-        Method::Delete => reqwest::Method::DELETE,
-        Method::Head => reqwest::Method::HEAD,
+        Method::Get => http::Method::GET,
+        Method::Post => http::Method::POST,
+        Method::Put => http::Method::PUT,
+        Method::Patch => http::Method::PATCH,
+        Method::Delete => http::Method::DELETE,
+        Method::Head => http::Method::HEAD,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::plan::{CapturePlan, EndpointPlan};
 use crate::render::Names;
 use crate::stats::EndpointStats;
 use crate::stop::StopSignal;
+use crate::transport::Transport;
 
 /// One request row at run time: an endpoint, or a flow's step.
 #[derive(Debug)]
@@ -76,8 +77,8 @@ pub struct RunState {
     /// When the run (the schedule, the deadline) started.
     pub started: OnceLock<Instant>,
     pub started_at_ms: OnceLock<u64>,
-    /// The client every request is sent with (see [`http_client`]).
-    pub http: reqwest::Client,
+    /// The client every request is sent with.
+    pub transport: Transport,
     /// Spans of failed and slow requests, when an OTLP endpoint is set.
     pub client_spans: Option<ClientSpans>,
     events: Option<UnboundedSender<WorkerEvent>>,
@@ -90,27 +91,6 @@ pub fn longest_timeout(scenario: &Scenario) -> Duration {
         .map(|e| e.timeout)
         .max()
         .unwrap_or(Duration::from_secs(30))
-}
-
-/// One client for the whole run: no cookies, one connection pool, and redirects followed only
-/// within the origin they started from. A target must not be able to send the load to a host the
-/// control server's allow-list never judged; a redirect elsewhere is the request's answer (a 3xx
-/// that fails unless the endpoint expects it).
-fn http_client(scenario: &Scenario) -> Result<reqwest::Client, EngineError> {
-    let same_origin = reqwest::redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(|u| u.origin());
-        if attempt.previous().len() > 10 || first.as_ref() != Some(&attempt.url().origin()) {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    });
-    reqwest::Client::builder()
-        .user_agent(concat!("load-tester/", env!("CARGO_PKG_VERSION")))
-        .timeout(longest_timeout(scenario))
-        .redirect(same_origin)
-        .build()
-        .map_err(|e| EngineError::Internal(format!("building the HTTP client: {e}")))
 }
 
 impl RunState {
@@ -218,7 +198,10 @@ impl RunState {
             .map(|_| UserSlot::default())
             .collect();
         let control = Control::new(&scenario, epoch);
-        let http = http_client(&scenario)?;
+        let transport = Transport::new(&scenario).map_err(EngineError::Internal)?;
+        for runtime in &mut endpoints {
+            runtime.plan.bind(&transport)?;
+        }
         let client_spans = match endpoint_from_env()? {
             Some(endpoint) if scenario.tracing.enabled => {
                 Some(ClientSpans::new(&endpoint, &session_id, &scenario.name)?)
@@ -226,7 +209,7 @@ impl RunState {
             _ => None,
         };
         Ok(RunState {
-            http,
+            transport,
             client_spans,
             endpoints,
             flows,

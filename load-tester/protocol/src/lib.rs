@@ -25,7 +25,10 @@ pub use event::{
 pub use generator::{GeneratorReport, GeneratorStats};
 pub use latency_buckets::LATENCY_BUCKETS_S;
 pub use launch::Launch;
-pub use report::{EndReason, EndpointReport, ErrorGroup, FlowReport, Report, ThresholdOutcome};
+pub use report::{
+    EndReason, EndpointReport, ErrorGroup, FlowReport, INSECURE_TLS_WARNING, Report,
+    ThresholdOutcome,
+};
 
 use serde::{Deserialize, Serialize};
 

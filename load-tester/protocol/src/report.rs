@@ -141,7 +141,14 @@ pub struct Report {
     /// The generator's own CPU, memory and warnings over the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<crate::GeneratorReport>,
+    /// `tls.insecure_skip_verify` was on: the target's certificate was not checked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_tls: bool,
 }
+
+/// The warning every output and report carries when certificates are not checked.
+pub const INSECURE_TLS_WARNING: &str = "tls.insecure_skip_verify is on: the target's certificate \
+     was not checked, so anyone on the path could read and change this traffic";
 
 /// Failures of one kind on one endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -170,6 +170,13 @@ fn header(out: &mut String, input: &ReportInput) {
         None => "<span class=\"verdict none\" id=\"verdict\">NOT JUDGED</span>",
     };
     let _ = write!(out, "<h1 id=\"scenario\">{}</h1>", esc(&input.scenario));
+    if input.summary.as_ref().is_some_and(|r| r.insecure_tls) {
+        let _ = write!(
+            out,
+            "<p class=\"warn\" id=\"insecure-tls\"><b>Warning:</b> {}</p>",
+            esc(lt_protocol::INSECURE_TLS_WARNING)
+        );
+    }
     if let Some(d) = &input.description {
         let _ = write!(out, "<p id=\"description\">{}</p>", esc(d));
     }

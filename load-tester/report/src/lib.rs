@@ -78,6 +78,7 @@ mod tests {
                 latency_corrected_ms: None,
                 latency_correction: None,
                 generator: None,
+                insecure_tls: false,
             }),
             flows: Vec::new(),
             seconds: Vec::new(),

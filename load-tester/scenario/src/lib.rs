@@ -23,6 +23,7 @@ pub mod redact;
 pub mod segment;
 pub mod template;
 pub mod threshold;
+pub mod tls_options;
 
 pub use data::{DataFiles, DataTable, NoDataFiles};
 pub use diagnostic::{Diagnostic, Diagnostics};
@@ -38,3 +39,4 @@ pub use parse::{
     parse_with, parse_with_env, parse_with_overrides,
 };
 pub use threshold::{Comparison, Threshold, ThresholdMetric};
+pub use tls_options::TlsOptions;

@@ -16,6 +16,7 @@ use crate::generator_limits::GeneratorLimits;
 use crate::journey::{Checks, DataSpec, EnvValues, Flow};
 use crate::latency_options::LatencyOptions;
 use crate::threshold::Threshold;
+use crate::tls_options::TlsOptions;
 
 /// The default number of concurrent users.
 pub const DEFAULT_USERS: u32 = 10;
@@ -65,6 +66,9 @@ pub struct Scenario {
     /// How latencies are measured (the closed model's correction).
     #[serde(skip_serializing_if = "latency_is_default")]
     pub latency: LatencyOptions,
+    /// How HTTPS connections check the target's certificate.
+    #[serde(skip_serializing_if = "TlsOptions::is_default")]
+    pub tls: TlsOptions,
 }
 
 fn latency_is_default(options: &LatencyOptions) -> bool {

@@ -205,6 +205,7 @@ fn full_expected() -> Scenario {
         },
         env: Default::default(),
         latency: Default::default(),
+        tls: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@ use super::request::Context;
 use super::templates::{EnvUsed, Scope};
 use super::url::{Rest, check_http_url};
 use super::{
-    Inputs, data, endpoints, flows, latency, load, overrides, protection, thresholds, user_ids,
+    Inputs, data, endpoints, flows, latency, load, overrides, protection, thresholds, tls, user_ids,
 };
 use crate::{EnvValues, Overrides, Scenario, TracingOptions};
 
@@ -26,6 +26,7 @@ const FIELDS: &[&str] = &[
     "user_ids",
     "tracing",
     "latency",
+    "tls",
 ];
 
 /// The message for a scenario without a target.
@@ -136,6 +137,7 @@ pub(crate) fn read(
     let thresholds = thresholds::read(r, map.get("thresholds"), names.as_ref());
     let user_ids = user_ids::read(r, map.get("user_ids"));
     let tracing = tracing(r, &map);
+    let tls = tls::read(r, &map, inputs.files);
     let latency = latency::read(r, map.get("latency"));
     if let (Some(l), Some(o), Some(i)) = (&load, &latency, map.value("latency"))
         && l.arrival_rate.is_some()
@@ -165,6 +167,7 @@ pub(crate) fn read(
         tracing: tracing?,
         env: EnvValues(used),
         latency: latency?,
+        tls: tls?,
     })
 }
 

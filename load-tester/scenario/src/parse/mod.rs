@@ -19,6 +19,7 @@ mod request;
 mod suggest;
 mod templates;
 mod thresholds;
+mod tls;
 mod url;
 mod user_ids;
 mod yaml;

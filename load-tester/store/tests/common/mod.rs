@@ -170,6 +170,7 @@ pub fn report() -> Report {
         latency_corrected_ms: None,
         latency_correction: None,
         generator: None,
+        insecure_tls: false,
     }
 }
 
