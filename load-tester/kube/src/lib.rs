@@ -9,6 +9,7 @@ mod launcher;
 mod manifest;
 mod names;
 mod pods;
+mod settings;
 mod spec;
 mod yaml;
 
@@ -20,6 +21,7 @@ pub use manifest::{
     generator_job, generator_service, token_secret,
 };
 pub use pods::GeneratorPods;
+pub use settings::{KubernetesSettings, LauncherKind};
 pub use spec::{
     DEFAULT_GENERATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_TTL_SECONDS, GENERATOR_SERVICE,
     GeneratorSpec, Quantities, Resources, default_coordinator_url, default_image,

@@ -132,11 +132,43 @@ impl GeneratorSpec {
                 format!("`{name}` is not a Secret name (lowercase letters, digits and `-`)"),
             );
         }
+        if let Some(resources) = &self.resources {
+            for (field, value) in [
+                ("cpu", &resources.requests.cpu),
+                ("memory", &resources.requests.memory),
+                ("cpu", &resources.limits.cpu),
+                ("memory", &resources.limits.memory),
+            ] {
+                if let Some(value) = value
+                    && !is_quantity(value)
+                {
+                    return problem(
+                        field,
+                        format!("`{value}` is not a quantity (such as `500m`, `2`, `512Mi`)"),
+                    );
+                }
+            }
+        }
         if self.ttl_seconds_after_finished < 0 {
             return problem("ttl_seconds_after_finished", "must not be negative".into());
         }
         Ok(())
     }
+}
+
+/// A Kubernetes quantity as people write them: a decimal number and an optional suffix.
+fn is_quantity(text: &str) -> bool {
+    const SUFFIXES: [&str; 14] = [
+        "", "m", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+    ];
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    !number.is_empty()
+        && number.chars().filter(|c| *c == '.').count() <= 1
+        && number.chars().any(|c| c.is_ascii_digit())
+        && SUFFIXES.contains(&suffix)
 }
 
 #[cfg(test)]
@@ -185,5 +217,26 @@ mod tests {
             with(|s| s.ttl_seconds_after_finished = -1),
             "ttl_seconds_after_finished"
         );
+    }
+
+    #[test]
+    fn quantities_are_checked() {
+        let memory = |value: &str| {
+            let mut spec = GeneratorSpec::new("s", 1);
+            spec.resources = Some(Resources {
+                limits: Quantities {
+                    memory: Some(value.into()),
+                    ..Quantities::default()
+                },
+                ..Resources::default()
+            });
+            spec.check()
+        };
+        assert_eq!(memory("512Mi"), Ok(()));
+        assert_eq!(memory("0.5"), Ok(()));
+        assert_eq!(memory("1.5Gi"), Ok(()));
+        for bad in ["", "Mi", "512 MB", "1..2", "lots"] {
+            assert_eq!(memory(bad).unwrap_err().field, "memory", "{bad}");
+        }
     }
 }
