@@ -55,6 +55,12 @@ impl KubernetesLauncher {
         token: &str,
     ) -> Result<JobHandle, LaunchError> {
         spec.check()?;
+        if token.trim().is_empty() {
+            return Err(LaunchError::Spec(crate::error::SpecError {
+                field: "token",
+                message: "is empty".into(),
+            }));
+        }
         let namespace = spec.namespace.as_str();
         let (job_name, secret_name) = (spec.job_name(), spec.secret_name());
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), namespace);

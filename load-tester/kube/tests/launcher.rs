@@ -401,5 +401,8 @@ async fn a_bad_spec_makes_no_call() {
         e.to_string(),
         "generators on Kubernetes: generators: must be at least 1"
     );
+    spec.generators = 1;
+    let e = launcher.launch(&spec, " ").await.unwrap_err();
+    assert_eq!(e.to_string(), "generators on Kubernetes: token: is empty");
     assert!(calls(&server).is_empty());
 }

@@ -219,3 +219,17 @@ fn a_bad_spec_is_refused_before_anything_is_built() {
             .contains("`Perf Team` is not a namespace name")
     );
 }
+
+#[test]
+fn names_yaml_would_read_as_other_types_stay_strings() {
+    for session in ["yes", "on", "NO", "null", "1e3", "012"] {
+        let yaml = Manifests::for_spec(&GeneratorSpec::new(session, 1))
+            .unwrap()
+            .to_yaml()
+            .unwrap();
+        assert!(
+            yaml.contains(&format!("load-tester/session: \"{session}\"")),
+            "{yaml}"
+        );
+    }
+}
