@@ -8,7 +8,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams, PropagationPolicy}
 use kube::{Api, Client};
 
 use crate::error::{Call, LaunchError};
-use crate::manifest::{generator_job, owner_reference, token_secret};
+use crate::manifest::{owner_reference, session_job, token_secret};
 use crate::pods::GeneratorPods;
 use crate::spec::GeneratorSpec;
 
@@ -87,7 +87,7 @@ impl KubernetesLauncher {
             .await
             .map_err(|e| secret_call("creating", "create").error(e))?;
         let job = match jobs
-            .create(&PostParams::default(), &generator_job(spec))
+            .create(&PostParams::default(), &session_job(spec))
             .await
         {
             Ok(job) => job,

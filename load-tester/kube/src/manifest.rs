@@ -22,6 +22,9 @@ use crate::spec::{DEFAULT_GENERATOR_PORT, GENERATOR_SERVICE, GeneratorSpec, Quan
 
 /// The environment variable a generator reads its token from (never its command line).
 pub const TOKEN_ENV: &str = "LT_GENERATOR_TOKEN";
+/// The environment variable naming the session a generator joins (set by the launcher, which
+/// knows the session id; printed manifests leave it out).
+pub const SESSION_ENV: &str = "LT_SESSION_ID";
 /// The Secret's key holding the token.
 pub const TOKEN_KEY: &str = "token";
 /// The coordinator's ServiceAccount.
@@ -146,6 +149,21 @@ pub fn generator_job(spec: &GeneratorSpec) -> Job {
         }),
         status: None,
     }
+}
+
+/// The Job the launcher creates for a running session: [`generator_job`] with the session id
+/// in [`SESSION_ENV`], so the coordinator can refuse a generator started for another session.
+pub fn session_job(spec: &GeneratorSpec) -> Job {
+    let mut job = generator_job(spec);
+    let pod = job.spec.as_mut().and_then(|s| s.template.spec.as_mut());
+    for container in pod.into_iter().flat_map(|p| p.containers.iter_mut()) {
+        container.env.get_or_insert_with(Vec::new).push(EnvVar {
+            name: SESSION_ENV.into(),
+            value: Some(spec.session.clone()),
+            ..EnvVar::default()
+        });
+    }
+    job
 }
 
 fn quantities(q: &Quantities) -> Option<BTreeMap<String, Quantity>> {

@@ -247,6 +247,10 @@ async fn launch_creates_the_secret_then_the_job_then_makes_the_job_its_owner() {
         "the token is not in the Job"
     );
     assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["env"][1],
+        json!({ "name": "LT_SESSION_ID", "value": "4f1c2a9be07d" })
+    );
+    assert_eq!(
         job["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"],
         json!({ "name": "lt-4f1c2a9be07d-token", "key": "token", "optional": false })
     );
