@@ -41,6 +41,8 @@ pub enum Command {
     /// Run the bundled target services for the control server (started by it).
     #[command(hide = true)]
     Targets(TargetsArgs),
+    /// Kubernetes: print the manifests that run a scenario's generators as an Indexed Job.
+    K8s(K8sArgs),
     /// Print the control API's OpenAPI document (generated from the code), as `docs/openapi.json`.
     Openapi,
 }
@@ -152,4 +154,41 @@ pub struct RunArgs {
     /// No live progress line.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    #[command(subcommand)]
+    pub command: K8sCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print, as YAML for `kubectl apply -f`, the Indexed Job of a scenario's generators, the
+    /// coordinator's ServiceAccount, Role and RoleBinding, and the Service generators dial.
+    #[command(after_help = "Exit codes: 0 printed; 2 invalid scenario or flag.")]
+    Manifest(K8sManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sManifestArgs {
+    /// The scenario file (read and checked as `validate` does).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Generators (the Job's pods), each running its segment of the load [default: 1].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub generators: Option<u32>,
+    /// Namespace of every object.
+    #[arg(long, value_name = "NS", default_value = lt_kube::DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    /// Image the generator pods run [default: the lab's image, load-tester-lab:VERSION].
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// What generators dial [default: tcp://load-tester-generators.NS.svc:8081, the printed
+    /// Service].
+    #[arg(long, value_name = "URL")]
+    pub coordinator: Option<String>,
+    /// Seconds a finished Job stays before Kubernetes removes it.
+    #[arg(long, value_name = "SECONDS", default_value_t = lt_kube::DEFAULT_TTL_SECONDS)]
+    pub ttl: i32,
 }

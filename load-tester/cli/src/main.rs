@@ -7,6 +7,7 @@ mod accuracy;
 mod args;
 mod bundled;
 mod exit;
+mod k8s;
 mod lab;
 mod progress;
 mod run;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         Command::Worker(args) => worker::main(args),
         Command::Serve(args) => serve::main(args, cli.verbose),
         Command::Targets(args) => lab::main(args),
+        Command::K8s(args) => k8s::main(&args),
         Command::Openapi => openapi(),
     };
     ExitCode::from(code)

@@ -1,0 +1,54 @@
+//! Objects as a multi-document YAML stream, as `kubectl apply -f` reads it.
+
+use serde::Serialize;
+
+use crate::manifest::{Manifests, TOKEN_KEY};
+use crate::spec::GeneratorSpec;
+
+/// Documents separated by `---`, in the order given.
+pub fn to_yaml_documents<T: Serialize>(objects: &[T]) -> Result<String, serde_saphyr::ser::Error> {
+    let mut out = String::new();
+    for object in objects {
+        push_document(&mut out, object)?;
+    }
+    Ok(out)
+}
+
+fn push_document<T: Serialize>(
+    out: &mut String,
+    object: &T,
+) -> Result<(), serde_saphyr::ser::Error> {
+    out.push_str("---\n");
+    let text = serde_saphyr::to_string(object)?;
+    out.push_str(&text);
+    if !text.ends_with('\n') {
+        out.push('\n');
+    }
+    Ok(())
+}
+
+impl Manifests {
+    /// The objects in the order they can be applied: the coordinator's access, the Service,
+    /// then the Job.
+    pub fn to_yaml(&self) -> Result<String, serde_saphyr::ser::Error> {
+        let mut out = String::new();
+        push_document(&mut out, &self.service_account)?;
+        push_document(&mut out, &self.role)?;
+        push_document(&mut out, &self.role_binding)?;
+        push_document(&mut out, &self.service)?;
+        push_document(&mut out, &self.job)?;
+        Ok(out)
+    }
+}
+
+/// YAML comment lines saying how to create the Secret the Job reads its token from (it is not
+/// printed: a placeholder applied over the real Secret would replace the token).
+pub fn secret_instructions(spec: &GeneratorSpec) -> String {
+    format!(
+        "# The generators read their token from the Secret `{secret}` (key `{TOKEN_KEY}`), which\n\
+         # is not printed here. Create it before the Job, with the session's generator token:\n\
+         #   kubectl create secret generic {secret} --namespace {ns} --from-literal={TOKEN_KEY}=TOKEN\n",
+        secret = spec.secret_name(),
+        ns = spec.namespace,
+    )
+}
