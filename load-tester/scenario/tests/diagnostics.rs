@@ -68,7 +68,7 @@ fn unknown_fields_suggest_the_closest_name() {
     check(
         "colour: red\nname: x\ntarget: http://x\nendpoints: [{name: a, path: /}]\n",
         &[
-            "file.yaml:1:1: colour: unknown field `colour`; expected one of `name`, `description`, `target`, `load`, `data`, `cookies`, `endpoints`, `flows`, `protection`, `thresholds`, `user_ids`, `tracing`, `latency`",
+            "file.yaml:1:1: colour: unknown field `colour`; expected one of `name`, `description`, `target`, `load`, `data`, `cookies`, `endpoints`, `flows`, `protection`, `thresholds`, `user_ids`, `tracing`, `latency`, `tls`",
         ],
     );
 }
