@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::{load_tester, read_json};
-use lt_testkit::write_scenario;
+use lt_testkit::{RunResult, write_scenario};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -129,24 +129,29 @@ fn https_scenario(dir: &Path, port: u16, tls: &str) -> std::path::PathBuf {
     write_scenario(dir, "https.yaml", &yaml)
 }
 
+/// Runs `file` with a JSON report beside it and `extra` arguments; the result and the report.
+async fn run(file: &Path, extra: &[&str]) -> (RunResult, serde_json::Value) {
+    let report = file.with_file_name("report.json");
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = load_tester(&args).await;
+    assert!(out.code.is_some(), "{}\n{}", out.stdout, out.stderr);
+    (out, read_json(&report))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_is_trusted_through_the_scenarios_ca_file_and_goose_reports_every_request() {
     let (port, received) = serve(Answer::Ok, Some(acceptor())).await;
     let dir = tempfile::tempdir().unwrap();
     let file = https_scenario(dir.path(), port, "tls:\n  ca_file: ca.pem");
-    let report = dir.path().join("r.json");
     let goose = dir.path().join("goose.html");
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--goose-html",
-        goose.to_str().unwrap(),
-    ])
-    .await;
+    let (out, json) = run(&file, &["--goose-html", goose.to_str().unwrap()]).await;
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
-    let json = read_json(&report);
     let endpoint = &json["endpoints"][0];
     let requests = endpoint["requests"].as_u64().unwrap();
     assert!(requests > 10, "{json}");
@@ -167,16 +172,8 @@ async fn https_with_an_unknown_authority_fails_to_connect_and_says_why() {
     let (port, received) = serve(Answer::Ok, Some(acceptor())).await;
     let dir = tempfile::tempdir().unwrap();
     let file = https_scenario(dir.path(), port, "");
-    let report = dir.path().join("r.json");
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ])
-    .await;
+    let (out, json) = run(&file, &[]).await;
     assert_ne!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
-    let json = read_json(&report);
     let endpoint = &json["endpoints"][0];
     assert_eq!(
         endpoint["failures_by_class"]["connect"], endpoint["failures"],
@@ -192,27 +189,21 @@ async fn insecure_skip_verify_works_and_is_flagged_in_the_output_and_every_repor
     let (port, _) = serve(Answer::Ok, Some(acceptor())).await;
     let dir = tempfile::tempdir().unwrap();
     let file = https_scenario(dir.path(), port, "tls:\n  insecure_skip_verify: true");
-    let (report, junit, html) = (
-        dir.path().join("r.json"),
-        dir.path().join("j.xml"),
-        dir.path().join("r.html"),
-    );
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ])
+    let (junit, html) = (dir.path().join("j.xml"), dir.path().join("r.html"));
+    let (out, json) = run(
+        &file,
+        &[
+            "--junit",
+            junit.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    )
     .await;
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     let warning = "tls.insecure_skip_verify is on";
     assert!(out.stderr.contains(warning), "{}", out.stderr);
     assert!(out.stdout.contains(warning), "{}", out.stdout);
-    let json = read_json(&report);
     assert_eq!(json["insecure_tls"], true, "{json}");
     assert_eq!(json["endpoints"][0]["failures"], 0, "{json}");
     assert!(std::fs::read_to_string(&junit).unwrap().contains(warning));
@@ -239,16 +230,7 @@ async fn transport_failures_are_classified_as_before() {
         "name: failures\ntarget: http://127.0.0.1:{ok}\nload:\n  users: 4\n  duration: 3s\n  think_time: {{ min: 20ms, max: 40ms }}\nendpoints:\n  - {{ name: fine, path: /fine }}\n  - {{ name: refused, path: 'http://127.0.0.1:{refused}/x' }}\n  - {{ name: cut, path: 'http://127.0.0.1:{cut}/x' }}\n  - {{ name: dropped, path: 'http://127.0.0.1:{dropped}/x' }}\n  - {{ name: hang, path: 'http://127.0.0.1:{hang}/x', timeout: 300ms }}\nprotection:\n  max_errors_per_minute: off\n"
     );
     let file = write_scenario(dir.path(), "failures.yaml", &yaml);
-    let report = dir.path().join("r.json");
-    let out = load_tester(&[
-        "run",
-        file.to_str().unwrap(),
-        "--report",
-        report.to_str().unwrap(),
-    ])
-    .await;
-    assert!(out.code.is_some(), "{}\n{}", out.stdout, out.stderr);
-    let json = read_json(&report);
+    let (_, json) = run(&file, &[]).await;
     let endpoint = |name: &str| {
         json["endpoints"]
             .as_array()

@@ -480,13 +480,16 @@ fn the_reference_examples_are_valid() {
     assert_eq!(s.endpoints.len(), 3);
     assert_eq!(s.load.stages.len(), 2);
     assert!(s.protection.circuit_breaker.is_some() && s.user_ids.is_some());
-    // The section snippets are valid as parts of a scenario (with the endpoints, flow and data
-    // file the examples name).
+    // The section snippets are valid as parts of a scenario (with the endpoints, flow, data
+    // file and CA file the examples name).
     struct Users;
     impl lt_scenario::DataFiles for Users {
         fn read(&self, file: &str) -> Result<Vec<u8>, String> {
             match file {
                 "data/users.csv" => Ok(b"email,password\na@example.com,1\n".to_vec()),
+                "certs/staging-ca.pem" => {
+                    Ok(include_bytes!("../../../tests/e2e/tls/ca.pem").to_vec())
+                }
                 other => Err(format!("no {other}")),
             }
         }

@@ -115,6 +115,13 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     ),
     h("p", { class: "muted" }, `Target ${session.target} · started by ${session.created_by} at ${fmt.time(session.started_at_ms ?? session.created_at_ms)} · source ${session.source}`),
     endBanner,
+    session.config?.tls?.insecure_skip_verify
+      ? h(
+          "div",
+          { class: "banner banner-warn", id: "insecure-tls", role: "alert" },
+          "tls.insecure_skip_verify is on: the target's certificate is not checked, so anyone on the path can read and change this traffic.",
+        )
+      : null,
     accuracy.element,
     h(
       "section",
