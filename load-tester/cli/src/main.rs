@@ -7,6 +7,7 @@ mod accuracy;
 mod args;
 mod bundled;
 mod exit;
+mod generator;
 mod lab;
 mod progress;
 mod run;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
     let code = match command {
         Command::Validate(args) => validate::main(&args),
         Command::Run(args) => run::main(args),
+        Command::Worker(args) if args.connect.is_some() => generator::main(args),
         Command::Worker(args) => worker::main(args),
         Command::Serve(args) => serve::main(args, cli.verbose),
         Command::Targets(args) => lab::main(args),
