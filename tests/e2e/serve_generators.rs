@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use control::{Server, kill9, worker_pids};
 use lt_testkit::{Fixture, Mode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// A free loopback port for the generator listener (so a test can dial it itself).
@@ -182,12 +182,53 @@ async fn a_wrong_token_or_protocol_version_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = server(dir.path(), port, "abort").await;
-    let id = server
-        .start_session(&yaml(&target.url(), 3, 3, "5m", ""))
-        .await;
+    // The open model: 30 arrivals/s over 3 generators, 6 users (12 at most) to take them.
+    let open = format!(
+        "name: scale-out-open\ntarget: {}\nload:\n  users: 6\n  max_users: 12\n  generators: 3\n  \
+         duration: 5m\n  arrival_rate: 30\nendpoints:\n  - {{ name: a, path: /e/a, weight: 3 }}\n  \
+         - {{ name: b, path: /e/b, weight: 1 }}\nprotection:\n  max_errors_per_minute: off\n",
+        target.url()
+    );
+    let id = server.start_session(&open).await;
     server
         .wait_status(&id, "running", Duration::from_secs(60))
         .await;
+    for i in 0..3 {
+        let log = std::fs::read_to_string(dir.path().join(format!("sessions/{id}/generator-{i}.log")))
+            .unwrap();
+        assert!(
+            log.lines().any(|l| l.contains("generator starting its segment")
+                && l.contains("users=2")
+                && l.contains("arrival_rate=Some(10.0)")),
+            "generator {i}:\n{log}"
+        );
+    }
+
+    // A live change is re-split over the generators and answered once all applied it.
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "users": 9, "weights": { "a": 0 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["config"]["users"], 9, "{body}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (a_before, b_before) = (target.counts()["a"], target.counts()["b"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let counts = target.counts();
+    assert_eq!(counts["a"], a_before, "no more traffic to `a`: {counts:?}");
+    assert!(counts["b"] > b_before + 20, "all of it to `b`: {counts:?}");
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "users": 2 })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("at least 3 users"), "{body}");
 
     // The real binary with a wrong token.
     let out = tokio::process::Command::new(common::BIN)
