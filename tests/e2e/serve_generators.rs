@@ -194,16 +194,26 @@ async fn a_wrong_token_or_protocol_version_is_refused_by_name() {
         .wait_status(&id, "running", Duration::from_secs(60))
         .await;
     for i in 0..3 {
-        let log = std::fs::read_to_string(dir.path().join(format!("sessions/{id}/generator-{i}.log")))
-            .unwrap();
+        let log =
+            std::fs::read_to_string(dir.path().join(format!("sessions/{id}/generator-{i}.log")))
+                .unwrap();
         assert!(
-            log.lines().any(|l| l.contains("generator starting its segment")
-                && l.contains("users=2")
-                && l.contains("arrival_rate=Some(10.0)")),
+            log.lines()
+                .any(|l| l.contains("generator starting its segment")
+                    && l.contains("users=2")
+                    && l.contains("arrival_rate=Some(10.0)")),
             "generator {i}:\n{log}"
         );
     }
 
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ["a", "b"]
+        .iter()
+        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
+    {
+        assert!(Instant::now() < deadline, "{:?}", target.counts());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // A live change is re-split over the generators and answered once all applied it.
     let (status, body) = server
         .call(
@@ -215,7 +225,8 @@ async fn a_wrong_token_or_protocol_version_is_refused_by_name() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["config"]["users"], 9, "{body}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (a_before, b_before) = (target.counts()["a"], target.counts()["b"]);
+    let before = target.counts();
+    let (a_before, b_before) = (before["a"], before["b"]);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let counts = target.counts();
     assert_eq!(counts["a"], a_before, "no more traffic to `a`: {counts:?}");
