@@ -1012,6 +1012,21 @@ export interface components {
             /** @description Each distinct warning, in the order first seen. */
             warnings?: string[];
         };
+        /** @description Network generators (sessions with `load.generators` above 1). */
+        GeneratorSettings: {
+            /**
+             * @description The generator listener's address, apart from the API's (bound when the first session
+             *     with several generators starts).
+             * @default 127.0.0.1:8081
+             * @example 127.0.0.1:8081
+             */
+            bind: string;
+            /**
+             * @description What a lost generator does to its session.
+             * @default abort
+             */
+            on_loss: components["schemas"]["OnLoss"];
+        };
         /** @description The generator process over one second. */
         GeneratorStats: {
             /**
@@ -1170,6 +1185,12 @@ export interface components {
             duration: string;
             /**
              * Format: int32
+             * @description Generator processes that run the session together, each its segment of the load (see
+             *     `docs/distributed.md`); 1 (the default) runs it in one process as always.
+             */
+            generators?: number;
+            /**
+             * Format: int32
              * @description The most users a live change may ask for in this run (defaults to `users`). The engine
              *     starts this many Goose users and parks those beyond the active count.
              */
@@ -1230,12 +1251,23 @@ export interface components {
          * @enum {string}
          */
         OnEnd: "cycle" | "stop_user";
+        /**
+         * @description What happens to a session when one of its generators is lost (no tick for 3 s, or its
+         *     connection closed before its report).
+         * @enum {string}
+         */
+        OnLoss: "abort" | "continue";
         /** @description Values the CLI, the API or the environment put over the file's. */
         Overrides: {
             /** Format: double */
             arrival_rate?: number | null;
             /** @example 30s */
             duration?: string | null;
+            /**
+             * Format: int32
+             * @description Generator processes that share the session (`load.generators`).
+             */
+            generators?: number | null;
             /**
              * @description Time to start all users (`0s`: at once), over the file's `ramp_up` or `increase_rate`.
              * @example 10s
@@ -1543,6 +1575,14 @@ export interface components {
              * @default 5001
              */
             ec_port: number;
+            /**
+             * @description Network generators: `[generators]` in the file, `LT_GENERATORS__BIND` and so on.
+             * @default {
+             *       "bind": "127.0.0.1:8081",
+             *       "on_loss": "abort"
+             *     }
+             */
+            generators: components["schemas"]["GeneratorSettings"];
             /**
              * @description Log folder (rotated daily); default `<data_dir>/logs`.
              * @default null
