@@ -306,7 +306,7 @@ async fn a_killed_generator_aborts_or_degrades_the_session_per_the_setting() {
             .copied()
             .find(|p| {
                 std::fs::read(format!("/proc/{p}/cmdline"))
-                    .map(|c| String::from_utf8_lossy(&c).contains("--index\01\0"))
+                    .map(|c| String::from_utf8_lossy(&c).contains("--index\x001\x00"))
                     .unwrap_or(false)
             })
             .unwrap();

@@ -202,7 +202,7 @@ fn merge_errors(reports: &[Report]) -> Vec<ErrorGroup> {
         }
     }
     let mut out: Vec<ErrorGroup> = groups.into_values().collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count));
+    out.sort_by_key(|g| std::cmp::Reverse(g.count));
     out
 }
 
