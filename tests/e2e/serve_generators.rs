@@ -72,7 +72,13 @@ async fn three_generators_split_the_load_and_merge_exactly() {
     // Instants of the target's records, as wall-clock milliseconds.
     let (base_instant, base_ms) = (Instant::now(), now_ms());
     let id = server
-        .start_session(&yaml(&target.url(), 10, 3, "6s", ""))
+        .start_session(&yaml(
+            &target.url(),
+            10,
+            3,
+            "6s",
+            "thresholds:\n  - \"rps > 150\"\n  - \"p99 < 5s\"\n",
+        ))
         .await;
     let s = server
         .wait_status(&id, "completed", Duration::from_secs(60))
@@ -168,11 +174,24 @@ async fn three_generators_split_the_load_and_merge_exactly() {
         assert_eq!(e["requests"].as_u64(), Some(counts[name] as u64), "{e}");
     }
     eprintln!("merged per second {merged:?}\ntarget per second {received:?}");
-    // Thresholds are judged on the merged figures (the defaults here: some success, few errors).
+    // Thresholds are judged on the merged figures: the session's rate (each generator alone
+    // sends about a third of it, under the rule) and the merged histogram's p99 (the very figure
+    // the merged report shows).
     let thresholds = s["summary"]["thresholds"].as_array().unwrap();
     assert!(
         thresholds.iter().all(|t| t["passed"] == true),
         "{thresholds:?}"
+    );
+    let rule = |r: &str| thresholds.iter().find(|t| t["rule"] == r).unwrap().clone();
+    let rps = rule("rps > 150")["observed"].as_f64().unwrap();
+    assert!(
+        rps > 150.0 * 1.5,
+        "the session's rate, not one generator's: {rps}"
+    );
+    assert_eq!(
+        rule("p99 < 5s")["observed"],
+        s["summary"]["latency_ms"]["p99"],
+        "{s}"
     );
 }
 
