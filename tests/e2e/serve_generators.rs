@@ -347,10 +347,16 @@ async fn a_killed_generator_aborts_or_degrades_the_session_per_the_setting() {
             let before = target.received().len();
             tokio::time::sleep(Duration::from_secs(1)).await;
             assert!(target.received().len() > before, "the session went on");
-            assert_eq!(
-                server.get(&format!("/api/sessions/{id}")).await["status"],
-                "running"
-            );
+            let live = server.get(&format!("/api/sessions/{id}")).await;
+            assert_eq!(live["status"], "running");
+            // The API shows each generator and its health.
+            let states: Vec<&str> = live["live"]["generators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["state"].as_str().unwrap())
+                .collect();
+            assert_eq!(states, ["running", "lost", "running"], "{live}");
             assert_eq!(worker_pids(&id).len(), 2);
             let (status, _) = server
                 .call("POST", &format!("/api/sessions/{id}/stop"), None)

@@ -967,6 +967,37 @@ export interface components {
             /** Format: int64 */
             started: number;
         };
+        /** @description One generator of a session run by several. */
+        GeneratorHealth: {
+            /**
+             * Format: double
+             * @description Its CPU in its last second, in percent of one core.
+             */
+            cpu_percent?: number | null;
+            /**
+             * Format: int32
+             * @description Its index, from 0.
+             */
+            index: number;
+            /**
+             * Format: int64
+             * @description When the coordinator last heard from it, in milliseconds since the Unix epoch.
+             */
+            last_heard_ms?: number | null;
+            /** @description Set while it is saturated: its own warning. */
+            saturated?: string | null;
+            /**
+             * Format: int64
+             * @description Its last second.
+             */
+            second: number;
+            state: components["schemas"]["GeneratorState"];
+            /**
+             * Format: int64
+             * @description Requests it sent since the start.
+             */
+            total_requests: number;
+        };
         /** @description `load.max_memory` and `load.max_cpu`. */
         GeneratorLimits: {
             /**
@@ -1027,6 +1058,11 @@ export interface components {
              */
             on_loss: components["schemas"]["OnLoss"];
         };
+        /**
+         * @description Where a generator is.
+         * @enum {string}
+         */
+        GeneratorState: "joining" | "running" | "lost" | "ended";
         /** @description The generator process over one second. */
         GeneratorStats: {
             /**
@@ -1127,6 +1163,11 @@ export interface components {
         /** @description The running view of a session: the settings in force and the worker's last tick. */
         Live: {
             config: components["schemas"]["LiveConfig"];
+            /**
+             * @description A session run by several generators (`load.generators`): each one and its health; left
+             *     out for a session in one process.
+             */
+            generators?: components["schemas"]["GeneratorHealth"][];
             last_tick?: components["schemas"]["Tick"] | null;
         };
         /** @description A live change as asked: every field is optional, and absent fields keep their value. */

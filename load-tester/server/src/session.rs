@@ -102,6 +102,8 @@ pub struct LiveSession {
     pid: AtomicU32,
     /// A session run by several generators: the other generators' pids (each its own group).
     other_pids: Mutex<Vec<u32>>,
+    /// A session run by several generators: each one as its coordinator last saw it.
+    pub generators: crate::generators::HealthBoard,
     pub dir: PathBuf,
     pub view: Mutex<View>,
     commands: mpsc::UnboundedSender<Command>,
@@ -165,6 +167,7 @@ impl LiveSession {
             next_change: AtomicU64::new(1),
             pid: AtomicU32::new(pid),
             other_pids: Mutex::new(Vec::new()),
+            generators: Default::default(),
             dir,
             view: Mutex::new(View {
                 status,

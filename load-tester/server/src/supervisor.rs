@@ -142,7 +142,7 @@ impl Supervisor {
             (session, ends)
         };
         let started = if request.scenario.load.generators > 1 {
-            self.launch_generators(&id, &dir, &request).await
+            self.launch_generators(&session, &dir, &request).await
         } else {
             self.spawn_worker(&id, &dir, &socket, &request)
                 .await
@@ -270,10 +270,12 @@ impl Supervisor {
     /// Starts a session's generators on this machine and its coordinator (the local launcher).
     async fn launch_generators(
         &self,
-        id: &str,
+        session: &LiveSession,
         dir: &Path,
         request: &StartRequest,
     ) -> Result<Started, StartError> {
+        let id = session.id.as_str();
+        let health = Arc::clone(&session.generators);
         let settings = self.settings.get();
         crate::generators::start_local(crate::generators::LocalRequest {
             session_id: id,
@@ -284,6 +286,7 @@ impl Supervisor {
             scenario: &request.scenario,
             settings: &settings.generators,
             registry: &self.generators,
+            health,
         })
         .await
         .map(Started::Generators)

@@ -21,6 +21,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
+use super::health::GeneratorState;
 use super::merge::Merger;
 use super::registry::{Joined, Registry};
 use super::report::merge_reports;
@@ -51,6 +52,8 @@ pub struct Coordinator {
     pub registry: std::sync::Arc<Registry>,
     /// Where the coordinator notes why a session could not start (the session's log).
     pub log: PathBuf,
+    /// Each generator's health, for the API.
+    pub health: super::HealthBoard,
 }
 
 /// One generator's link once welcomed.
@@ -126,6 +129,7 @@ impl Coordinator {
             });
         }
         drop(lines_tx);
+        self.set_health(|g| g.state = GeneratorState::Running, None);
         let mut state = Run {
             merger: Merger::new(self.count),
             forwarded: Vec::new(),
@@ -145,11 +149,15 @@ impl Coordinator {
                     match line {
                         Some(line) => {
                             links[i].last_seen = Instant::now();
+                            self.set_health(|g| g.last_heard_ms = Some(now_ms()), Some(index));
                             let out = self.on_line(&mut state, &mut links, i, &line).await;
                             send_all(&mut to_supervisor, out).await;
                         }
                         None => {
                             links[i].ended = true;
+                            if links[i].report.is_some() {
+                                self.set_health(|g| g.state = GeneratorState::Ended, Some(index));
+                            }
                             if links[i].report.is_none() && !links[i].lost && !state.stopping_now {
                                 let out = self.lose(&mut state, &mut links, i, "its connection closed").await;
                                 send_all(&mut to_supervisor, out).await;
@@ -288,6 +296,15 @@ impl Coordinator {
         };
         match event {
             WorkerEvent::Tick(tick) => {
+                self.set_health(
+                    |g| {
+                        g.second = tick.second;
+                        g.total_requests = tick.total_requests;
+                        g.cpu_percent = tick.generator.as_ref().map(|s| s.cpu_percent);
+                        g.saturated = tick.generator.as_ref().and_then(|s| s.saturated.clone());
+                    },
+                    Some(i as u32),
+                );
                 let out: Vec<WorkerEvent> = state
                     .merger
                     .add(i as u32, tick, Instant::now())
@@ -416,6 +433,7 @@ impl Coordinator {
         why: &str,
     ) -> Vec<WorkerEvent> {
         links[i].lost = true;
+        self.set_health(|g| g.state = GeneratorState::Lost, Some(i as u32));
         // A local generator that stopped talking is killed, so none is left behind.
         if let Some(Some(child)) = self.children.get(i)
             && let Some(pid) = child.id()
@@ -447,6 +465,17 @@ impl Coordinator {
             }
         }
         out
+    }
+
+    /// Updates generator `index`'s health (every generator's with `None`).
+    fn set_health(&self, update: impl Fn(&mut super::GeneratorHealth), index: Option<u32>) {
+        let mut board = crate::session::lock(&self.health);
+        for g in board
+            .iter_mut()
+            .filter(|g| index.is_none_or(|i| i == g.index))
+        {
+            update(g);
+        }
     }
 
     fn kill_children(&self) {

@@ -34,6 +34,8 @@ pub struct LocalRequest<'a> {
     pub scenario: &'a Scenario,
     pub settings: &'a GeneratorSettings,
     pub registry: &'a Arc<Registry>,
+    /// Where the coordinator shows each generator's health.
+    pub health: super::HealthBoard,
 }
 
 /// Opens the session to its generators, starts them, and starts its coordinator.
@@ -42,6 +44,7 @@ pub async fn start_local(request: LocalRequest<'_>) -> Result<LocalLaunch, Strin
     let address = super::listener::ensure_listening(request.registry, request.settings.bind)
         .await
         .map_err(|e| format!("generators.bind {}: {e}", request.settings.bind))?;
+    *crate::session::lock(&request.health) = super::health::joining(count);
     let token = new_token();
     let joins = request.registry.expect(request.session_id, &token, count);
     let mut children = Vec::with_capacity(count as usize);
@@ -72,6 +75,7 @@ pub async fn start_local(request: LocalRequest<'_>) -> Result<LocalLaunch, Strin
         children,
         registry: Arc::clone(request.registry),
         log: request.dir.join("worker.log"),
+        health: request.health,
     };
     tokio::spawn(coordinator.run(theirs));
     Ok(LocalLaunch { pids, link: ours })

@@ -3,6 +3,7 @@
 //! coordinator that merges the generators' seconds exactly, and the local launcher.
 
 mod coordinator;
+mod health;
 mod launcher;
 mod listener;
 mod merge;
@@ -10,6 +11,7 @@ mod registry;
 mod report;
 mod settings;
 
+pub use health::{GeneratorHealth, HealthBoard};
 pub use launcher::{LocalLaunch, LocalRequest, start_local};
 pub use registry::Registry;
 pub use settings::GeneratorSettings;
