@@ -28,6 +28,7 @@ import {
 import { accuracyBanner } from "./accuracy_banner";
 import type { Page } from "./page";
 import { flowsSection } from "./session_flows";
+import { generatorsSection } from "./session_generators";
 import { traceId, traceUrlTemplate } from "./trace_id";
 import { type WeightInput, weightInput } from "./weight_input";
 
@@ -72,6 +73,7 @@ export const sessionPage: Page = (root, _params, path) => {
 function render(root: HTMLElement, session: Session, traceUrl: string | null): () => void {
   const traceButton = (id: string) => traceId(id, traceUrl);
   const live = isLive(session.status);
+  const generators = generatorsSection(session.id, session.live?.generators ?? [], live);
   const charts = sessionCharts(live ? WINDOW_SECONDS : 86_400);
   const kpi: Record<string, HTMLElement> = {};
   // Tiles show whole-run figures; while the session runs, a labelled line under the rate, the
@@ -116,6 +118,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     h("p", { class: "muted" }, `Target ${session.target} · started by ${session.created_by} at ${fmt.time(session.started_at_ms ?? session.created_at_ms)} · source ${session.source}`),
     endBanner,
     accuracy.element,
+    generators.element,
     h(
       "section",
       { class: "kpis", "aria-label": "Key figures" },
@@ -281,7 +284,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     target,
   });
 
-  const cleanups: (() => void)[] = [() => charts.destroy()];
+  const cleanups: (() => void)[] = [() => charts.destroy(), generators.stop];
 
   // Totals per endpoint are the engine's, carried by every tick: shown as they come, never re-added.
   const showTotals = (e: EndpointTick) => {
