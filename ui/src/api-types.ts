@@ -967,6 +967,37 @@ export interface components {
             /** Format: int64 */
             started: number;
         };
+        /** @description One generator of a session run by several. */
+        GeneratorHealth: {
+            /**
+             * Format: double
+             * @description Its CPU in its last second, in percent of one core.
+             */
+            cpu_percent?: number | null;
+            /**
+             * Format: int32
+             * @description Its index, from 0.
+             */
+            index: number;
+            /**
+             * Format: int64
+             * @description When the coordinator last heard from it, in milliseconds since the Unix epoch.
+             */
+            last_heard_ms?: number | null;
+            /** @description Set while it is saturated: its own warning. */
+            saturated?: string | null;
+            /**
+             * Format: int64
+             * @description Its last second.
+             */
+            second: number;
+            state: components["schemas"]["GeneratorState"];
+            /**
+             * Format: int64
+             * @description Requests it sent since the start.
+             */
+            total_requests: number;
+        };
         /** @description `load.max_memory` and `load.max_cpu`. */
         GeneratorLimits: {
             /**
@@ -1012,6 +1043,26 @@ export interface components {
             /** @description Each distinct warning, in the order first seen. */
             warnings?: string[];
         };
+        /** @description Network generators (sessions with `load.generators` above 1). */
+        GeneratorSettings: {
+            /**
+             * @description The generator listener's address, apart from the API's (bound when the first session
+             *     with several generators starts).
+             * @default 127.0.0.1:8081
+             * @example 127.0.0.1:8081
+             */
+            bind: string;
+            /**
+             * @description What a lost generator does to its session.
+             * @default abort
+             */
+            on_loss: components["schemas"]["OnLoss"];
+        };
+        /**
+         * @description Where a generator is.
+         * @enum {string}
+         */
+        GeneratorState: "joining" | "running" | "lost" | "ended";
         /** @description The generator process over one second. */
         GeneratorStats: {
             /**
@@ -1112,6 +1163,11 @@ export interface components {
         /** @description The running view of a session: the settings in force and the worker's last tick. */
         Live: {
             config: components["schemas"]["LiveConfig"];
+            /**
+             * @description A session run by several generators (`load.generators`): each one and its health; left
+             *     out for a session in one process.
+             */
+            generators?: components["schemas"]["GeneratorHealth"][];
             last_tick?: components["schemas"]["Tick"] | null;
         };
         /** @description A live change as asked: every field is optional, and absent fields keep their value. */
@@ -1168,6 +1224,12 @@ export interface components {
              * @example 30s
              */
             duration: string;
+            /**
+             * Format: int32
+             * @description Generator processes that run the session together, each its segment of the load (see
+             *     `docs/distributed.md`); 1 (the default) runs it in one process as always.
+             */
+            generators?: number;
             /**
              * Format: int32
              * @description The most users a live change may ask for in this run (defaults to `users`). The engine
@@ -1230,12 +1292,23 @@ export interface components {
          * @enum {string}
          */
         OnEnd: "cycle" | "stop_user";
+        /**
+         * @description What happens to a session when one of its generators is lost (no tick for 3 s, or its
+         *     connection closed before its report).
+         * @enum {string}
+         */
+        OnLoss: "abort" | "continue";
         /** @description Values the CLI, the API or the environment put over the file's. */
         Overrides: {
             /** Format: double */
             arrival_rate?: number | null;
             /** @example 30s */
             duration?: string | null;
+            /**
+             * Format: int32
+             * @description Generator processes that share the session (`load.generators`).
+             */
+            generators?: number | null;
             /**
              * @description Time to start all users (`0s`: at once), over the file's `ramp_up` or `increase_rate`.
              * @example 10s
@@ -1547,6 +1620,14 @@ export interface components {
              * @default 5001
              */
             ec_port: number;
+            /**
+             * @description Network generators: `[generators]` in the file, `LT_GENERATORS__BIND` and so on.
+             * @default {
+             *       "bind": "127.0.0.1:8081",
+             *       "on_loss": "abort"
+             *     }
+             */
+            generators: components["schemas"]["GeneratorSettings"];
             /**
              * @description Log folder (rotated daily); default `<data_dir>/logs`.
              * @default null

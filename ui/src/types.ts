@@ -28,6 +28,8 @@ export type Report = Schemas["Report"];
 export type FlowReport = Schemas["FlowReport"];
 export type Scenario = Schemas["Scenario"];
 export type Session = Schemas["Session"];
+/** One generator of a session run by several, and its health. */
+export type GeneratorHealth = Schemas["GeneratorHealth"];
 export type Status = Schemas["Status"];
 export type ErrorGroup = Schemas["ErrorGroupRow"];
 export type Diagnostic = Schemas["Diagnostic"];

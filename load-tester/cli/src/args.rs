@@ -89,15 +89,35 @@ pub struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// Unix socket to listen on for the server's connection.
-    #[arg(long, value_name = "PATH")]
-    pub socket: PathBuf,
+    /// Unix socket to listen on for the server's connection (one worker per session).
+    #[arg(long, value_name = "PATH", required_unless_present = "connect")]
+    pub socket: Option<PathBuf>,
     /// Folder for the session's reports.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Seconds without a server connection after which the run stops by itself.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub orphan_after: u64,
+    #[arg(long, value_name = "DIR", required_unless_present = "connect")]
+    pub out: Option<PathBuf>,
+    /// Seconds without a server connection after which the run stops by itself (default 30
+    /// with `--socket`, 10 with `--connect`).
+    #[arg(long, value_name = "SECONDS")]
+    pub orphan_after: Option<u64>,
+    /// Network generator: the coordinator's generator listener, `HOST:PORT` or
+    /// `tcp://HOST:PORT`; the generator runs its segment of the session and dials in.
+    #[arg(long, value_name = "URL", conflicts_with = "socket")]
+    pub connect: Option<String>,
+    /// The session's join token (prefer the environment: a command line is visible in `ps`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "LT_GENERATOR_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// This generator's index in the session, from 0 (a Kubernetes Indexed Job sets
+    /// `JOB_COMPLETION_INDEX`).
+    #[arg(long, value_name = "I", env = "JOB_COMPLETION_INDEX")]
+    pub index: Option<u32>,
+    /// The session to join (the coordinator refuses a generator started for another).
+    #[arg(long, value_name = "ID", env = "LT_SESSION_ID")]
+    pub session: Option<String>,
 }
 
 #[derive(Debug, Args)]

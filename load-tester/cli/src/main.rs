@@ -7,6 +7,7 @@ mod accuracy;
 mod args;
 mod bundled;
 mod exit;
+mod generator;
 mod k8s;
 mod lab;
 mod progress;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
     let code = match command {
         Command::Validate(args) => validate::main(&args),
         Command::Run(args) => run::main(args),
+        Command::Worker(args) if args.connect.is_some() => generator::main(args),
         Command::Worker(args) => worker::main(args),
         Command::Serve(args) => serve::main(args, cli.verbose),
         Command::Targets(args) => lab::main(args),

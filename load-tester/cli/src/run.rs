@@ -66,6 +66,7 @@ async fn run(scenario: lt_scenario::Scenario, args: RunArgs) -> u8 {
         session_id: args.session_id.clone().unwrap_or_default(),
         html_report: args.goose_html.clone(),
         events: Some(tx),
+        ..RunOptions::default()
     };
     if let Some(template) = &args.trace_url
         && let Err(e) = lt_report::check_trace_url(template)

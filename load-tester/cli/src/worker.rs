@@ -36,6 +36,15 @@ pub fn main(args: WorkerArgs) -> u8 {
             return exit::INVALID;
         }
     };
+    let scenario = match scenario_of(&launch) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    crate::runtime::block_on(run(launch.session_id, scenario, args))
+}
+
+/// The launch's scenario, read as `validate` reads it; the diagnostics go to stderr.
+pub fn scenario_of(launch: &Launch) -> Result<lt_scenario::Scenario, u8> {
     // The server hands its own variables and its bundled targets' URLs down, so the worker
     // reads `{{ env.* }}` templates as the server did.
     let env = crate::runtime::process_env();
@@ -49,27 +58,30 @@ pub fn main(args: WorkerArgs) -> u8 {
         None => &lt_scenario::NoDataFiles,
     };
     let inputs = lt_scenario::Inputs { env: &env, files };
-    let scenario =
-        match lt_scenario::parse_with(&launch.source, &launch.yaml, &launch.overrides, &inputs) {
-            Ok(s) => s,
-            Err(d) => {
-                eprintln!("{d}");
-                return exit::INVALID;
-            }
-        };
-    crate::runtime::block_on(run(launch.session_id, scenario, args))
+    match lt_scenario::parse_with(&launch.source, &launch.yaml, &launch.overrides, &inputs) {
+        Ok(s) => Ok(s),
+        Err(d) => {
+            eprintln!("{d}");
+            Err(exit::INVALID)
+        }
+    }
 }
 
 async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerArgs) -> u8 {
-    if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("error: --out {}: {e}", args.out.display());
+    // Clap requires both without `--connect`, and `--connect` never comes here.
+    let (Some(socket), Some(out)) = (args.socket, args.out) else {
+        eprintln!("error: give --socket and --out (or --connect)");
+        return exit::INVALID;
+    };
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        eprintln!("error: --out {}: {e}", out.display());
         return exit::FAILED;
     }
-    let _ = std::fs::remove_file(&args.socket);
-    let listener = match UnixListener::bind(&args.socket) {
+    let _ = std::fs::remove_file(&socket);
+    let listener = match UnixListener::bind(&socket) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: --socket {}: {e}", args.socket.display());
+            eprintln!("error: --socket {}: {e}", socket.display());
             return exit::FAILED;
         }
     };
@@ -79,6 +91,7 @@ async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerAr
         // The server draws the session's report from its store; Goose keeps no metrics.
         html_report: None,
         events: Some(tx),
+        ..RunOptions::default()
     };
     let (engine, handle) = match Engine::new(scenario, options) {
         Ok(pair) => pair,
@@ -88,7 +101,7 @@ async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerAr
         }
     };
     let (done_tx, done_rx) = oneshot::channel();
-    let orphan_after = Duration::from_secs(args.orphan_after);
+    let orphan_after = Duration::from_secs(args.orphan_after.unwrap_or(30));
     let link = tokio::spawn(link(listener, rx, handle.clone(), orphan_after, done_rx));
     let sigterm = crate::runtime::stop_on_sigterm(&handle);
 
@@ -98,8 +111,8 @@ async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerAr
     let code = match &result {
         Ok(report) => match write_report_files(
             report,
-            Some(&args.out.join("report.json")),
-            Some(&args.out.join("junit.xml")),
+            Some(&out.join("report.json")),
+            Some(&out.join("junit.xml")),
         ) {
             Ok(()) => exit_code(report),
             Err(e) => {
@@ -115,7 +128,7 @@ async fn run(session_id: String, scenario: lt_scenario::Scenario, args: WorkerAr
     // Hand over what is left (the final report above all), waiting a while for a server.
     let _ = done_tx.send(());
     let _ = tokio::time::timeout(orphan_after + Duration::from_secs(5), link).await;
-    let _ = std::fs::remove_file(&args.socket);
+    let _ = std::fs::remove_file(&socket);
     code
 }
 

@@ -78,6 +78,8 @@ pub struct Controller {
     corrector: Option<Corrector>,
     /// Why users are held back this second (a generator limit), if they are.
     limited: Option<String>,
+    /// With `whole_ticks`: this second's flow journeys, encoded for the coordinator.
+    journeys_whole: Vec<String>,
 }
 
 impl Controller {
@@ -118,6 +120,7 @@ impl Controller {
             monitor: SelfMonitor::start(state.scenario.load.limits, started),
             corrector,
             limited: None,
+            journeys_whole: Vec::new(),
             breaker_windows: vec![SecondWindow::new(breaker_window); n],
             global_breaker_window: SecondWindow::new(breaker_window),
             budget: SecondWindow::new(BUDGET_WINDOW_SECONDS),
@@ -281,6 +284,14 @@ impl Controller {
             drained_latencies.push(latency);
         }
         let corrected = self.correct(&drained_latencies, &mut endpoints);
+        let endpoints_whole: Vec<String> = if state.whole_ticks {
+            drained_latencies
+                .iter()
+                .map(LatencyHistogram::encode)
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.totals.all.merge(&self.second_latency);
         let flows = self.flow_ticks(&weights);
         self.global_breaker_window.push(all_second);
@@ -356,6 +367,11 @@ impl Controller {
             corrected_latency: corrected.as_ref().map(|(second, _)| *second),
             total_corrected_latency: corrected.map(|(_, total)| total),
             generator: accuracy.generator,
+            histograms: state.whole_ticks.then(|| lt_protocol::TickHistograms {
+                endpoints: endpoints_whole,
+                flows: std::mem::take(&mut self.journeys_whole),
+                schedule_lag: accuracy.schedule_lag_whole,
+            }),
         }));
     }
 
@@ -371,6 +387,9 @@ impl Controller {
             totals.completed += drained.completed;
             totals.failed += drained.failed;
             totals.journey.merge(&journey);
+            if state.whole_ticks {
+                self.journeys_whole.push(journey.encode());
+            }
             out.push(FlowTick {
                 name: runtime.name.clone(),
                 started: drained.started,
@@ -409,10 +428,15 @@ impl Controller {
                 *d += n;
             }
         }
+        let mut schedule_lag_whole = None;
+        let whole_ticks = self.state.whole_ticks;
         let schedule_lag = rate.map(|_| {
             let mut lag = LatencyHistogram::new();
             arrivals.drain_lag(&mut lag);
             self.totals.schedule_lag.merge(&lag);
+            if whole_ticks {
+                schedule_lag_whole = Some(lag.encode());
+            }
             lag.latency()
         });
         let generator = self.monitor.sample(now).map(|mut g| {
@@ -425,6 +449,7 @@ impl Controller {
         Accuracy {
             dropped,
             schedule_lag,
+            schedule_lag_whole,
             generator,
         }
     }
@@ -467,6 +492,8 @@ impl Controller {
 struct Accuracy {
     dropped: Vec<u64>,
     schedule_lag: Option<Latency>,
+    /// With `whole_ticks`: the schedule lag's histogram, encoded.
+    schedule_lag_whole: Option<String>,
     generator: Option<lt_protocol::GeneratorStats>,
 }
 

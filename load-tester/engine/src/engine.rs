@@ -18,8 +18,8 @@ use crate::controller::{Controller, Totals};
 use crate::dispatcher;
 use crate::handle::EngineHandle;
 use crate::histogram::LatencyHistogram;
-use crate::judge::{Measured, judge};
 use crate::run_state::{RunState, longest_timeout, now_ms};
+use lt_protocol::judge::{Measured, RunFigures, judge_run};
 
 /// How a run is set up beyond its scenario.
 #[derive(Debug, Default)]
@@ -30,6 +30,11 @@ pub struct RunOptions {
     pub html_report: Option<PathBuf>,
     /// Where events go (ticks, lifecycle, error samples, the final report).
     pub events: Option<UnboundedSender<WorkerEvent>>,
+    /// This generator's place in a session split across generators (the scenario given is
+    /// then its [`Scenario::part`]); `None`: the whole session.
+    pub place: Option<lt_scenario::segment::Place>,
+    /// Ticks carry the second's histograms whole (a generator of a split session).
+    pub whole_ticks: bool,
 }
 
 /// A run, ready to start.
@@ -50,7 +55,13 @@ impl Engine {
         } else {
             options.session_id
         };
-        let state = Arc::new(RunState::new(scenario, session_id, options.events)?);
+        let mut state = RunState::new(scenario, session_id, options.events)?;
+        if let Some(place) = options.place {
+            state.place = place;
+            state.rows = state.rows.map(|rows| rows.placed(place));
+        }
+        state.whole_ticks = options.whole_ticks;
+        let state = Arc::new(state);
         let handle = EngineHandle::new(Arc::clone(&state));
         Ok((
             Engine {
@@ -215,58 +226,45 @@ fn build_report(
     let dropped: u64 = endpoints.iter().map(|e| e.dropped).sum();
     let requests: u64 = endpoints.iter().map(|e| e.requests).sum();
     let failures: u64 = endpoints.iter().map(|e| e.failures).sum();
-    let mut thresholds: Vec<lt_protocol::ThresholdOutcome> = state
-        .scenario
-        .thresholds
-        .iter()
-        .map(|t| {
-            let measured = match &t.endpoint {
-                // A journey rule: the flow's iterations that ended.
-                Some(name) if t.journey => {
-                    state.flows.iter().position(|f| &f.name == name).map(|f| {
-                        let flow = &totals.flows[f];
-                        Measured {
-                            requests: flow.completed + flow.failed,
-                            failures: flow.failed,
-                            // An arrival dropped for a journey is counted on its first step.
-                            dropped: totals.endpoints[state.flows[f].first_row].dropped,
-                            latency: &flow.journey,
-                        }
-                    })
-                }
-                Some(name) => state
-                    .endpoints
-                    .iter()
-                    .position(|e| &e.plan.endpoint.name == name)
-                    .map(|i| Measured {
-                        requests: totals.endpoints[i].requests,
-                        failures: totals.endpoints[i].failures.total(),
-                        dropped: totals.endpoints[i].dropped,
-                        latency: &totals.endpoints[i].latency,
-                    }),
-                None => Some(Measured {
-                    requests,
-                    failures,
-                    dropped,
-                    latency: &totals.all,
-                }),
-            };
-            match measured {
-                Some(m) => judge(t, &m, duration_s),
-                None => lt_protocol::ThresholdOutcome {
-                    rule: t.rule.clone(),
-                    passed: false,
-                    observed: None,
-                    unit: crate::judge::unit(t).to_string(),
-                },
-            }
-        })
-        .collect();
-    thresholds.extend(crate::judge::default_verdicts(
-        &state.scenario.thresholds,
-        requests,
-        failures,
-    ));
+    let figures = RunFigures {
+        rows: state
+            .endpoints
+            .iter()
+            .zip(&totals.endpoints)
+            .map(|(e, t)| {
+                let measured = Measured {
+                    requests: t.requests,
+                    failures: t.failures.total(),
+                    dropped: t.dropped,
+                    latency: &t.latency,
+                };
+                (e.plan.endpoint.name.as_str(), measured)
+            })
+            .collect(),
+        // A journey rule: the flow's iterations that ended.
+        flows: state
+            .flows
+            .iter()
+            .zip(&totals.flows)
+            .map(|(f, flow)| {
+                let measured = Measured {
+                    requests: flow.completed + flow.failed,
+                    failures: flow.failed,
+                    // An arrival dropped for a journey is counted on its first step.
+                    dropped: totals.endpoints[f.first_row].dropped,
+                    latency: &flow.journey,
+                };
+                (f.name.as_str(), measured)
+            })
+            .collect(),
+        all: Measured {
+            requests,
+            failures,
+            dropped,
+            latency: &totals.all,
+        },
+    };
+    let thresholds = judge_run(&state.scenario.thresholds, &figures, duration_s);
     Report {
         scenario: state.scenario.name.clone(),
         target: state.scenario.target.clone(),

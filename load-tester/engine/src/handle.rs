@@ -22,7 +22,9 @@ impl EngineHandle {
     pub fn apply(&self, command: Command) -> Result<LiveConfig, Refusal> {
         match command {
             Command::Change { id, change } => self.change(id, change),
-            Command::Stop => {
+            // A network generator exits on `stop_now` before it gets here; an engine that is
+            // handed one stops as it would for `stop`.
+            Command::Stop | Command::StopNow => {
                 self.stop("a stop command");
                 Ok(self.state.live_config())
             }

@@ -124,6 +124,10 @@ pub struct Rows {
     on_end: OnEnd,
     count: usize,
     next: AtomicU64,
+    /// The session's index of this generator's first user (per-user rows).
+    first_user: usize,
+    /// Shared rows taken by this generator: `stripe.0, stripe.0 + stripe.1, …`.
+    stripe: (u64, u64),
 }
 
 impl Rows {
@@ -133,6 +137,21 @@ impl Rows {
             on_end,
             count: count.max(1),
             next: AtomicU64::new(0),
+            first_user: 0,
+            stripe: (0, 1),
+        }
+    }
+
+    /// The rows of a generator at `place`: per-user rows by the session's user index, shared
+    /// rows striped across generators (each still taken once per pass).
+    pub fn placed(self, place: lt_scenario::segment::Place) -> Self {
+        Rows {
+            first_user: place.first_user as usize,
+            stripe: (
+                u64::from(place.segment.index()),
+                u64::from(place.segment.count()),
+            ),
+            ..self
         }
     }
 
@@ -140,8 +159,11 @@ impl Rows {
     /// (`on_end: stop_user`).
     pub fn pick(&self, user: usize, rng: &mut impl Rng) -> Option<usize> {
         let n = match self.mode {
-            DataMode::PerUser => user,
-            DataMode::Shared => self.next.fetch_add(1, Ordering::Relaxed) as usize,
+            DataMode::PerUser => self.first_user + user,
+            DataMode::Shared => {
+                let taken = self.next.fetch_add(1, Ordering::Relaxed);
+                (taken * self.stripe.1 + self.stripe.0) as usize
+            }
             DataMode::Random => return Some(rng.random_range(0..self.count)),
         };
         match self.on_end {

@@ -23,7 +23,6 @@ mod errors;
 mod handle;
 mod histogram;
 mod journey;
-mod judge;
 pub mod junit;
 mod junit_notes;
 mod pacer;

@@ -81,6 +81,11 @@ pub struct RunState {
     pub transport: Transport,
     /// Spans of failed and slow requests, when an OTLP endpoint is set.
     pub client_spans: Option<ClientSpans>,
+    /// Where this generator's users sit in the session (the whole of it unless the session is
+    /// split across generators).
+    pub place: lt_scenario::segment::Place,
+    /// Whether ticks carry the second's histograms whole, for a coordinator to merge.
+    pub whole_ticks: bool,
     events: Option<UnboundedSender<WorkerEvent>>,
 }
 
@@ -228,6 +233,8 @@ impl RunState {
             epoch,
             started: OnceLock::new(),
             started_at_ms: OnceLock::new(),
+            place: lt_scenario::segment::Place::whole(scenario.load.max_users),
+            whole_ticks: false,
             events,
             scenario,
             session_id,
@@ -260,10 +267,12 @@ impl RunState {
     }
 
     /// The user id for user `index`'s `sequence`-th request: users walk the id list in steps of
-    /// `max_users`, so together they cycle through every id.
+    /// the session's `max_users` from their index in the session, so together (across
+    /// generators too) they cycle through every id.
     pub fn user_id(&self, index: usize, sequence: u64) -> Option<String> {
         let ids = &self.scenario.user_ids.as_ref()?.ids;
-        let n = index as u64 + sequence.wrapping_mul(u64::from(self.scenario.load.max_users));
+        let n = self.place.global_user(index) as u64
+            + sequence.wrapping_mul(u64::from(self.place.whole_max_users));
         Some(ids.nth(n))
     }
 

@@ -55,6 +55,7 @@ mod tests {
             scaled: None,
             arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
             limits: Default::default(),
+            generators: 1,
         }
     }
 

@@ -12,4 +12,7 @@ pub enum Command {
     Change { id: u64, change: LiveChange },
     /// Stop gracefully: no new requests, in-flight ones finish, reports are written.
     Stop,
+    /// Emergency stop of a network generator: it exits its process on receipt, dropping every
+    /// connection to the target.
+    StopNow,
 }

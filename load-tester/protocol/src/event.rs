@@ -361,6 +361,10 @@ pub struct Tick {
     /// The generator process this second (CPU, memory, timer lag, warnings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<crate::GeneratorStats>,
+    /// One generator's second whole, for its coordinator to merge; never in a merged tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub histograms: Option<crate::TickHistograms>,
 }
 
 /// A failed (or slow) request worth looking at in a trace viewer.

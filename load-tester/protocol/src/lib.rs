@@ -11,9 +11,13 @@ mod command;
 mod error_key;
 mod event;
 mod generator;
+mod handshake;
+mod histogram;
+pub mod judge;
 mod latency_buckets;
 mod launch;
 mod report;
+mod tick_histograms;
 
 pub use command::Command;
 pub use error_key::{ErrorKey, message_kind};
@@ -23,12 +27,18 @@ pub use event::{
     ReductionState, Tick, WorkerEvent,
 };
 pub use generator::{GeneratorReport, GeneratorStats};
+pub use handshake::{
+    Handshake, Hello, Refused, SPOKEN_VERSIONS, SegmentOf, Welcome, decode_handshake,
+    encode_handshake, negotiate,
+};
+pub use histogram::{HistogramError, LatencyHistogram};
 pub use latency_buckets::LATENCY_BUCKETS_S;
 pub use launch::Launch;
 pub use report::{
     EndReason, EndpointReport, ErrorGroup, FlowReport, INSECURE_TLS_WARNING, Report,
     ThresholdOutcome,
 };
+pub use tick_histograms::TickHistograms;
 
 use serde::{Deserialize, Serialize};
 

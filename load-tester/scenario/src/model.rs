@@ -33,6 +33,9 @@ pub const DEFAULT_MAX_ERRORS_PER_MINUTE: u64 = 100;
 /// The default header that carries the user id.
 pub const DEFAULT_USER_ID_HEADER: &str = "X-User-Id";
 /// The default longest wait of an open-model arrival for a free user.
+/// The most generator processes one session may have (`load.generators`).
+pub const MAX_GENERATORS: u32 = 1000;
+/// Time an arrival may wait for a free user.
 pub const DEFAULT_ARRIVAL_MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// A whole, validated scenario.
@@ -142,6 +145,14 @@ pub struct Load {
     /// What the generator itself may use (`max_memory`, `max_cpu`).
     #[serde(flatten)]
     pub limits: GeneratorLimits,
+    /// Generator processes that run the session together, each its segment of the load (see
+    /// `docs/distributed.md`); 1 (the default) runs it in one process as always.
+    #[serde(skip_serializing_if = "is_one")]
+    pub generators: u32,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// How users are brought up at the start.
@@ -475,4 +486,7 @@ pub struct Overrides {
     /// Endpoint and flow weights by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<BTreeMap<String, f64>>,
+    /// Generator processes that share the session (`load.generators`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generators: Option<u32>,
 }

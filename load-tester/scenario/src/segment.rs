@@ -1,7 +1,9 @@
 //! Segments of a session split across generators (see `docs/distributed.md`): generator `i` of
 //! `n` owns `[i/n, (i+1)/n)` of every quantity, cut by one rule (floor at the segment's ends), so
-//! the parts add up to the whole exactly and never overlap. Pure arithmetic, the first building
-//! block of scale-out; nothing runs on it yet.
+//! the parts add up to the whole exactly and never overlap. Pure arithmetic: [`Scenario::part`]
+//! cuts a scenario's load, and [`Place`] says where a generator's users sit in the whole.
+
+use crate::{Ramp, Scenario};
 
 /// Generator `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +51,60 @@ impl Segment {
     /// striped, `index, index + count, …`, so each row is still taken once per pass.
     pub fn takes_row(&self, row: u64) -> bool {
         row % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+/// Where a generator's users sit in the whole session: its user `u` is the session's user
+/// `first_user + u`, so user ids and per-user data rows stay disjoint across generators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub segment: Segment,
+    /// The session's index of this generator's first user.
+    pub first_user: u32,
+    /// The session's `max_users` (users walk the user-id list in steps of it).
+    pub whole_max_users: u32,
+}
+
+impl Place {
+    /// The whole session in one generator.
+    pub fn whole(max_users: u32) -> Place {
+        Place {
+            segment: Segment::whole(),
+            first_user: 0,
+            whole_max_users: max_users,
+        }
+    }
+
+    /// The session's index of this generator's user `user`.
+    pub fn global_user(&self, user: usize) -> usize {
+        self.first_user as usize + user
+    }
+}
+
+impl Scenario {
+    /// This scenario's part for `segment`: users, `max_users` and stages by the floor rule, the
+    /// arrival rate, the `rate` cap and a ramp's users per second evenly; everything else (weights,
+    /// think time, thresholds, protections) unchanged. With it, where its users sit.
+    pub fn part(&self, segment: Segment) -> (Scenario, Place) {
+        let mut part = self.clone();
+        let load = &mut part.load;
+        let whole_max_users = load.max_users;
+        load.users = segment.share_of(load.users);
+        load.max_users = segment.share_of(load.max_users);
+        for stage in &mut load.stages {
+            stage.users = segment.share_of(stage.users);
+        }
+        load.arrival_rate = load.arrival_rate.map(|r| segment.rate_of(r));
+        load.rate = load.rate.map(|r| segment.rate_of(r));
+        if let Ramp::Rate(r) = load.ramp {
+            load.ramp = Ramp::Rate(segment.rate_of(r));
+        }
+        let place = Place {
+            segment,
+            first_user: segment.start_of(whole_max_users),
+            whole_max_users,
+        };
+        (part, place)
     }
 }
 

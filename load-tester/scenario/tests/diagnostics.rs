@@ -76,6 +76,21 @@ fn unknown_fields_suggest_the_closest_name() {
 #[test]
 fn load_values() {
     check(
+        &with("load:\n  users: 4\n  generators: 0\n"),
+        &["file.yaml:9:15: load.generators: generators must be at least 1, got `0`"],
+    );
+    check(
+        &with("load:\n  users: 4\n  generators: 5000\n"),
+        &["file.yaml:9:15: load.generators: generators must be at most 1000, got `5000`"],
+    );
+    check(
+        &with("load:\n  users: 2\n  generators: 3\n"),
+        &[
+            "file.yaml:9:15: load.generators: generators (`3`) is more than max_users (`2`): every generator needs at least one user",
+        ],
+    );
+    check(&with("load:\n  users: 3\n  generators: 3\n"), &[]);
+    check(
         &with("load:\n  users: -3\n"),
         &["file.yaml:8:10: load.users: users must be at least 1, got `-3`"],
     );

@@ -93,6 +93,7 @@ fn full_expected() -> Scenario {
             scaled: None,
             arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
             limits: Default::default(),
+            generators: 1,
         },
         endpoints: vec![
             Endpoint {
@@ -238,6 +239,7 @@ fn defaults_fill_what_the_file_leaves_out() {
             scaled: None,
             arrival_max_wait: lt_scenario::DEFAULT_ARRIVAL_MAX_WAIT,
             limits: Default::default(),
+            generators: 1,
         }
     );
     let home = &s.endpoints[0];
@@ -280,6 +282,7 @@ fn overrides_go_over_the_file() {
         arrival_rate: Some(50.0),
         weights: Some(BTreeMap::from([("home".to_string(), 0.0)])),
         ramp_up: None,
+        generators: None,
     };
     let s = parse_with_overrides("two.yaml", TWO, &o).unwrap();
     assert_eq!(s.target, "http://b:81");
@@ -332,6 +335,7 @@ fn bad_overrides_are_reported_against_overrides() {
             ("cart".to_string(), -1.0),
         ])),
         ramp_up: None,
+        generators: None,
     };
     assert_eq!(
         override_errors(TWO, &o),

@@ -58,7 +58,7 @@ impl Token {
         Ok((token, TokenOrigin::Generated(secret)))
     }
 
-    fn from_secret(secret: &str) -> Token {
+    pub(crate) fn from_secret(secret: &str) -> Token {
         Token {
             hash: Sha256::digest(secret.as_bytes()).into(),
         }

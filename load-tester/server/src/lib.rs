@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod blocking;
 mod error;
+mod generators;
 mod host_check;
 mod hub;
 mod live_settings;

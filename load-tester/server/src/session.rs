@@ -100,6 +100,10 @@ pub struct LiveSession {
     pending: Mutex<HashMap<u64, PendingChange>>,
     next_change: AtomicU64,
     pid: AtomicU32,
+    /// A session run by several generators: the other generators' pids (each its own group).
+    other_pids: Mutex<Vec<u32>>,
+    /// A session run by several generators: each one as its coordinator last saw it.
+    pub generators: crate::generators::HealthBoard,
     pub dir: PathBuf,
     pub view: Mutex<View>,
     commands: mpsc::UnboundedSender<Command>,
@@ -162,6 +166,8 @@ impl LiveSession {
             pending: Mutex::new(HashMap::new()),
             next_change: AtomicU64::new(1),
             pid: AtomicU32::new(pid),
+            other_pids: Mutex::new(Vec::new()),
+            generators: Default::default(),
             dir,
             view: Mutex::new(View {
                 status,
@@ -190,6 +196,20 @@ impl LiveSession {
 
     pub fn set_pid(&self, pid: u32) {
         self.pid.store(pid, Ordering::Relaxed);
+    }
+
+    /// A session run by several local generators: the first is [`LiveSession::pid`], the
+    /// others are kept here.
+    pub fn set_other_pids(&self, pids: Vec<u32>) {
+        *lock(&self.other_pids) = pids;
+    }
+
+    /// SIGKILLs the worker's process group, or every generator's.
+    pub fn kill_all(&self) {
+        crate::process::kill_group(self.pid());
+        for &pid in lock(&self.other_pids).iter() {
+            crate::process::kill_group(pid);
+        }
     }
 
     /// Sends a command to the worker (it applies it within a second).

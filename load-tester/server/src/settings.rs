@@ -79,6 +79,8 @@ pub struct Settings {
     /// Explore URL for a Tempo datasource); the panel turns trace ids into links with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_url: Option<String>,
+    /// Network generators: `[generators]` in the file, `LT_GENERATORS__BIND` and so on.
+    pub generators: crate::generators::GeneratorSettings,
 }
 
 impl Default for Settings {
@@ -110,6 +112,7 @@ impl Default for Settings {
             chaos_port: 8001,
             orphan_after_s: 30,
             trace_url: None,
+            generators: crate::generators::GeneratorSettings::default(),
         }
     }
 }
@@ -169,7 +172,7 @@ impl Settings {
         let file = file.unwrap_or(Path::new(DEFAULT_FILE));
         let figment = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("LT_").ignore(&["log"]))
+            .merge(Env::prefixed("LT_").ignore(&["log"]).split("__"))
             .merge(FlagsProvider(flags));
         let settings: Settings = figment.extract().map_err(|e| from_figment(&figment, e))?;
         settings.check(&figment)?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use lt_protocol::{Command, EndReason, Launch, LifecycleState, Report, WorkerEvent};
 use lt_store::{NewSession, Store};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::process::Child;
 
@@ -33,6 +33,11 @@ use crate::time::now_ms;
 const CONNECT_LIMIT: Duration = Duration::from_secs(15);
 /// How long emergency stop waits for a killed worker to be gone.
 const KILL_LIMIT: Duration = Duration::from_secs(5);
+
+/// A worker's line stream: its Unix socket, or a coordinator of several generators.
+trait WorkerLink: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> WorkerLink for T {}
+type Link = Box<dyn WorkerLink>;
 
 /// A session to start, already validated.
 #[derive(Debug)]
@@ -65,6 +70,8 @@ pub struct Supervisor {
     data_dir: PathBuf,
     scenario_env: ScenarioEnv,
     sessions: Mutex<HashMap<String, Arc<LiveSession>>>,
+    /// Sessions waiting for their network generators.
+    generators: Arc<crate::generators::Registry>,
 }
 
 impl Supervisor {
@@ -84,6 +91,7 @@ impl Supervisor {
             data_dir,
             scenario_env,
             sessions: Mutex::new(HashMap::new()),
+            generators: Arc::default(),
         })
     }
 
@@ -133,17 +141,27 @@ impl Supervisor {
             sessions.insert(id.clone(), Arc::clone(&session));
             (session, ends)
         };
-        let started = self.spawn_worker(&id, &dir, &socket, &request).await;
-        let (child, pid) = match started {
-            Ok(pair) => pair,
+        let started = if request.scenario.load.generators > 1 {
+            self.launch_generators(&session, &dir, &request).await
+        } else {
+            self.spawn_worker(&id, &dir, &socket, &request)
+                .await
+                .map(|(child, pid)| Started::Worker(child, pid))
+        };
+        let started = match started {
+            Ok(started) => started,
             Err(e) => {
                 lock(&self.sessions).remove(&id);
                 return Err(e);
             }
         };
+        let pid = started.pid();
         session.set_pid(pid);
+        if let Started::Generators(launched) = &started {
+            session.set_other_pids(launched.pids.iter().skip(1).copied().collect());
+        }
         if lock(&session.emergency).is_some() {
-            kill_group(pid);
+            session.kill_all();
         }
         let new = NewSession {
             id: id.clone(),
@@ -163,7 +181,7 @@ impl Supervisor {
             })
         });
         if let Err(e) = stored {
-            kill_group(pid);
+            session.kill_all();
             lock(&self.sessions).remove(&id);
             return Err(e.into());
         }
@@ -171,9 +189,17 @@ impl Supervisor {
         let me = Arc::clone(self);
         let task_session = Arc::clone(&session);
         tokio::spawn(async move {
-            let mut child = child;
-            let link = connect(&socket, &mut child).await;
-            me.drive(task_session, Some(child), link, ends).await;
+            match started {
+                Started::Worker(mut child, _) => {
+                    let link = connect(&socket, &mut child).await;
+                    let link = link.map(|s| Box::new(s) as Link);
+                    me.drive(task_session, Some(child), link, ends).await;
+                }
+                Started::Generators(launched) => {
+                    let link = Ok(Box::new(launched.link) as Link);
+                    me.drive(task_session, None, link, ends).await;
+                }
+            }
         });
         tracing::info!(session = %id, pid, scenario = %request.scenario.name, "session started");
         Ok(session)
@@ -209,16 +235,7 @@ impl Supervisor {
             .spawn()
             .map_err(|e| StartError::Io(format!("starting {} worker: {e}", self.exe.display())))?;
         let pid = child.id().unwrap_or(0);
-        let launch = Launch {
-            session_id: id.to_string(),
-            source: request.source.clone(),
-            yaml: request.yaml.clone(),
-            overrides: request.overrides.clone(),
-            // Data files are read inside the scenarios folder, wherever the worker runs from.
-            data_dir: std::path::absolute(&self.settings.get().scenarios_dir)
-                .ok()
-                .map(|p| p.display().to_string()),
-        };
+        let launch = self.launch_of(id, request);
         if let Some(mut stdin) = child.stdin.take() {
             let text = serde_json::to_string(&launch).unwrap_or_default();
             let written = async {
@@ -234,6 +251,46 @@ impl Supervisor {
             }
         }
         Ok((child, pid))
+    }
+
+    /// What a worker (or every generator) of session `id` runs.
+    fn launch_of(&self, id: &str, request: &StartRequest) -> Launch {
+        Launch {
+            session_id: id.to_string(),
+            source: request.source.clone(),
+            yaml: request.yaml.clone(),
+            overrides: request.overrides.clone(),
+            // Data files are read inside the scenarios folder, wherever the worker runs from.
+            data_dir: std::path::absolute(&self.settings.get().scenarios_dir)
+                .ok()
+                .map(|p| p.display().to_string()),
+        }
+    }
+
+    /// Starts a session's generators on this machine and its coordinator (the local launcher).
+    async fn launch_generators(
+        &self,
+        session: &LiveSession,
+        dir: &Path,
+        request: &StartRequest,
+    ) -> Result<Started, StartError> {
+        let id = session.id.as_str();
+        let health = Arc::clone(&session.generators);
+        let settings = self.settings.get();
+        crate::generators::start_local(crate::generators::LocalRequest {
+            session_id: id,
+            dir,
+            exe: &self.exe,
+            env: self.scenario_env.fill_ins().to_vec(),
+            launch: self.launch_of(id, request),
+            scenario: &request.scenario,
+            settings: &settings.generators,
+            registry: &self.generators,
+            health,
+        })
+        .await
+        .map(Started::Generators)
+        .map_err(StartError::Io)
     }
 
     /// Stops `session` gracefully; the worker is killed if it is not done after `stop_timeout`.
@@ -270,12 +327,14 @@ impl Supervisor {
         let sessions = self.all();
         for s in &sessions {
             *lock(&s.emergency) = Some(who.to_string());
-            kill_group(s.pid());
+            // Network generators elsewhere exit on `stop_now`; local ones are killed too.
+            s.send(Command::StopNow);
+            s.kill_all();
         }
         let waits = sessions.iter().map(|s| async move {
             if tokio::time::timeout(KILL_LIMIT, s.wait_ended()).await.is_err() {
                 // Should not happen (SIGKILL cannot be caught); kill again and say so.
-                kill_group(s.pid());
+                s.kill_all();
                 tracing::error!(session = %s.id, pid = s.pid(), "a worker outlived SIGKILL for {KILL_LIMIT:?}");
             }
         });
@@ -293,7 +352,7 @@ impl Supervisor {
         let limit = self.settings.get().stop_timeout() + Duration::from_secs(2);
         for s in &sessions {
             if tokio::time::timeout(limit, s.wait_ended()).await.is_err() {
-                kill_group(s.pid());
+                s.kill_all();
             }
         }
     }
@@ -306,7 +365,10 @@ impl Supervisor {
             let pid = row.worker_pid.unwrap_or(0);
             let link = match (&row.worker_socket, pid) {
                 (Some(socket), pid) if pid > 0 && is_worker_alive(pid) => {
-                    UnixStream::connect(socket).await.ok()
+                    UnixStream::connect(socket)
+                        .await
+                        .ok()
+                        .map(|s| Box::new(s) as Link)
                 }
                 _ => None,
             };
@@ -351,7 +413,7 @@ impl Supervisor {
         self: Arc<Self>,
         session: Arc<LiveSession>,
         mut child: Option<Child>,
-        link: Result<UnixStream, String>,
+        link: Result<Link, String>,
         mut ends: TaskEnds,
     ) {
         let mut report: Option<Report> = None;
@@ -361,7 +423,7 @@ impl Supervisor {
         let mut stop_deadline: Option<tokio::time::Instant> = None;
         match link {
             Ok(stream) => {
-                let (read, mut write) = stream.into_split();
+                let (read, mut write) = tokio::io::split(stream);
                 let mut lines = BufReader::new(read).lines();
                 loop {
                     tokio::select! {
@@ -390,7 +452,7 @@ impl Supervisor {
                         }
                         _ = sleep_until(stop_deadline) => {
                             killed_after_stop = true;
-                            kill_group(session.pid());
+                            session.kill_all();
                             stop_deadline = None;
                         }
                     }
@@ -398,7 +460,7 @@ impl Supervisor {
             }
             Err(reason) => {
                 tracing::error!(session = %session.id, "{reason}");
-                kill_group(session.pid());
+                session.kill_all();
             }
         }
         // The socket is closed: the worker is exiting (or was killed). Wait for it, bounded.
@@ -412,13 +474,13 @@ impl Supervisor {
                 Some(c) => match tokio::time::timeout(limit, c.wait()).await {
                     Ok(status) => exit = status.ok(),
                     Err(_) => {
-                        kill_group(session.pid());
+                        session.kill_all();
                         exit = c.wait().await.ok();
                     }
                 },
                 None => {
                     if !wait_gone(session.pid(), limit).await {
-                        kill_group(session.pid());
+                        session.kill_all();
                         wait_gone(session.pid(), KILL_LIMIT).await;
                     }
                 }
@@ -592,6 +654,22 @@ impl Supervisor {
             at_ms,
         };
         self.hub.publish(id, Kind::Lifecycle, at_ms, to_json(&data));
+    }
+}
+
+/// A started session's processes: one worker, or several generators and their coordinator.
+enum Started {
+    Worker(Child, u32),
+    Generators(crate::generators::LocalLaunch),
+}
+
+impl Started {
+    /// The pid the store keeps for the session (the first generator's).
+    fn pid(&self) -> u32 {
+        match self {
+            Started::Worker(_, pid) => *pid,
+            Started::Generators(l) => l.pids.first().copied().unwrap_or(0),
+        }
     }
 }
 

@@ -16,6 +16,7 @@ mod lt_run;
 mod machine;
 mod memory;
 mod os;
+mod scale_out;
 mod service;
 mod soak;
 mod stall;
@@ -49,6 +50,8 @@ enum BenchCommand {
     Accuracy(accuracy::AccuracyArgs),
     /// Control-plane figures from tests/bench/control_plane.py with 1 and 10 sessions.
     Control(control::ControlArgs),
+    /// One session on 1, 2 and 4 local generators: coordinator CPU per merged tick, exactness.
+    ScaleOut(scale_out::ScaleOutArgs),
     /// Every benchmark as one markdown document, with the figures against the promises.
     All(all::AllArgs),
     /// The trivial target (started by the benchmarks): prints its port, counts `GET /`.
@@ -70,6 +73,7 @@ fn main() -> Result<()> {
         BenchCommand::Soak(args) => soak::run(&args),
         BenchCommand::Accuracy(args) => accuracy::run(&args),
         BenchCommand::Control(args) => control::run(&args),
+        BenchCommand::ScaleOut(args) => scale_out::run(&args),
         BenchCommand::All(args) => all::run(&args),
         BenchCommand::Target { port } => target::serve(port),
         BenchCommand::GooseBare(args) => goose_bare::run(&args),

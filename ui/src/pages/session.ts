@@ -28,6 +28,7 @@ import {
 import { accuracyBanner } from "./accuracy_banner";
 import type { Page } from "./page";
 import { flowsSection } from "./session_flows";
+import { generatorsSection } from "./session_generators";
 import { traceId, traceUrlTemplate } from "./trace_id";
 import { type WeightInput, weightInput } from "./weight_input";
 
@@ -72,6 +73,7 @@ export const sessionPage: Page = (root, _params, path) => {
 function render(root: HTMLElement, session: Session, traceUrl: string | null): () => void {
   const traceButton = (id: string) => traceId(id, traceUrl);
   const live = isLive(session.status);
+  const generators = generatorsSection(session.id, session.live?.generators ?? [], live);
   const charts = sessionCharts(live ? WINDOW_SECONDS : 86_400);
   const kpi: Record<string, HTMLElement> = {};
   // Tiles show whole-run figures; while the session runs, a labelled line under the rate, the
@@ -123,6 +125,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
         )
       : null,
     accuracy.element,
+    generators.element,
     h(
       "section",
       { class: "kpis", "aria-label": "Key figures" },
@@ -288,7 +291,7 @@ function render(root: HTMLElement, session: Session, traceUrl: string | null): (
     target,
   });
 
-  const cleanups: (() => void)[] = [() => charts.destroy()];
+  const cleanups: (() => void)[] = [() => charts.destroy(), generators.stop];
 
   // Totals per endpoint are the engine's, carried by every tick: shown as they come, never re-added.
   const showTotals = (e: EndpointTick) => {

@@ -18,6 +18,7 @@ const FIELDS: &[&str] = &[
     "arrival_rate",
     "rate",
     "stages",
+    "generators",
     limits::FIELDS[0],
     limits::FIELDS[1],
     limits::FIELDS[2],
@@ -73,6 +74,14 @@ pub(crate) fn read(
     };
     let arrival_max_wait = limits::arrival_max_wait(r, map.as_ref());
     let limits = limits::read(r, map.as_ref());
+    let generators_item = field("generators");
+    let generators = match (o.generators, &generators_item) {
+        (Some(g), _) => Some(g),
+        (None, Some(i)) => r
+            .int_in(i, 1, i128::from(crate::MAX_GENERATORS))
+            .and_then(|g| u32::try_from(g).ok()),
+        (None, None) => Some(1),
+    };
     let stages_item = field("stages");
     let stages = match &stages_item {
         Some(i) => read_stages(r, i),
@@ -80,8 +89,8 @@ pub(crate) fn read(
     };
 
     // Cross-field checks, on the values that could be read.
-    let (users, max_users, ramp, duration, stages) =
-        (users?, max_users?, ramp?, duration?, stages?);
+    let (users, max_users, ramp, duration, stages, generators) =
+        (users?, max_users?, ramp?, duration?, stages?, generators?);
     // A shorter run asked for on the command line or over the API keeps the file's shape: its
     // ramp and stages shrink with it (unless the ramp was given too), and the load says so.
     let mut load = Load {
@@ -96,6 +105,7 @@ pub(crate) fn read(
         scaled: None,
         arrival_max_wait: crate::DEFAULT_ARRIVAL_MAX_WAIT,
         limits: crate::GeneratorLimits::default(),
+        generators,
     };
     if o.duration.is_some()
         && o.ramp_up.is_none()
@@ -161,6 +171,19 @@ pub(crate) fn read(
             );
         }
     }
+    // Each generator runs at least one user: its share of max_users.
+    if generators > max_users
+        && o.generators.is_none()
+        && let Some(i) = &generators_item
+    {
+        r.error_at(
+            i,
+            format!(
+                "generators (`{generators}`) is more than max_users (`{max_users}`): every \
+                 generator needs at least one user"
+            ),
+        );
+    }
     if let Some(problem) = ramp_problem(ramp, users, duration) {
         let ramp_item = field("ramp_up").or_else(|| field("increase_rate"));
         match ramp_item {
@@ -187,6 +210,7 @@ pub(crate) fn read(
         scaled,
         arrival_max_wait: arrival_max_wait?,
         limits: limits?,
+        generators,
     })
 }
 

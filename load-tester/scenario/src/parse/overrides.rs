@@ -62,6 +62,17 @@ pub(crate) fn check(r: &mut Reader, o: &Overrides) -> Overrides {
         ),
         arrival_rate => valid.arrival_rate = arrival_rate,
     }
+    match o.generators {
+        Some(g) if !(1..=crate::MAX_GENERATORS).contains(&g) => r.error(
+            NOWHERE,
+            "overrides.generators",
+            format!(
+                "generators must be from 1 to {}, got `{g}`",
+                crate::MAX_GENERATORS
+            ),
+        ),
+        generators => valid.generators = generators,
+    }
     if let Some(weights) = &o.weights {
         let mut ok = BTreeMap::new();
         for (name, &weight) in weights {
@@ -138,6 +149,25 @@ pub fn apply_overrides(s: &Scenario, o: &Overrides) -> Result<Scenario, Diagnost
     }
     if let Some(arrival_rate) = valid.arrival_rate {
         out.load.arrival_rate = Some(arrival_rate);
+    }
+    if let Some(generators) = valid.generators {
+        out.load.generators = generators;
+    }
+    if out.load.generators > out.load.max_users {
+        let blame = if valid.generators.is_some() {
+            "overrides.generators"
+        } else {
+            "overrides.users"
+        };
+        r.error(
+            NOWHERE,
+            blame,
+            format!(
+                "generators (`{}`) is more than max_users (`{}`): every generator needs at \
+                 least one user",
+                out.load.generators, out.load.max_users
+            ),
+        );
     }
     if let Some(weights) = &valid.weights {
         let names: Vec<String> = out.choices().iter().map(|(n, _)| n.to_string()).collect();

@@ -73,6 +73,10 @@ pub struct Live {
     pub config: LiveConfig,
     /// `null` until the first second ends.
     pub last_tick: Option<Tick>,
+    /// A session run by several generators (`load.generators`): each one and its health; left
+    /// out for a session in one process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub generators: Vec<crate::generators::GeneratorHealth>,
 }
 
 /// Where a session's other resources are.

@@ -242,6 +242,9 @@ pub fn session_view(row: &SessionRow, live: Option<&LiveSession>, full: bool) ->
         live: view.map(|(v, config)| Live {
             config,
             last_tick: v.last_tick,
+            generators: live
+                .map(|l| crate::session::lock(&l.generators).clone())
+                .unwrap_or_default(),
         }),
         links: Links {
             events: link("events"),

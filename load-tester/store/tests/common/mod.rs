@@ -129,6 +129,7 @@ pub fn tick(second: u64) -> Tick {
             saturated: None,
             limited: Some("not adding users".to_string()),
         }),
+        histograms: None,
     }
 }
 

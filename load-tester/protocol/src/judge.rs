@@ -4,7 +4,7 @@
 //! could not be made has no latency worth the name (it would make `p95 < 2s` pass on a target
 //! that is down), and a request the breaker refused was never sent.
 
-use lt_protocol::ThresholdOutcome;
+use crate::ThresholdOutcome;
 use lt_scenario::{Threshold, ThresholdMetric};
 
 use crate::histogram::LatencyHistogram;
@@ -68,6 +68,52 @@ pub fn unit(threshold: &Threshold) -> &'static str {
         ThresholdMetric::Rps => "requests/s",
         _ => "ms",
     }
+}
+
+/// A whole run's figures by name: each request row (endpoints and `flow/step`s), each flow's
+/// iterations (for journey rules), and all requests.
+#[derive(Debug)]
+pub struct RunFigures<'a> {
+    pub rows: Vec<(&'a str, Measured<'a>)>,
+    pub flows: Vec<(&'a str, Measured<'a>)>,
+    pub all: Measured<'a>,
+}
+
+/// Every rule of `thresholds` judged on `figures` (a rule naming nothing measured fails with no
+/// data), then the default verdicts. A run in one process and a session merged from generators
+/// are judged by this one function.
+pub fn judge_run(
+    thresholds: &[Threshold],
+    figures: &RunFigures<'_>,
+    duration_s: f64,
+) -> Vec<ThresholdOutcome> {
+    let mut out: Vec<ThresholdOutcome> = thresholds
+        .iter()
+        .map(|t| {
+            let measured = match &t.endpoint {
+                Some(name) if t.journey => figures.flows.iter().find(|(n, _)| n == name),
+                Some(name) => figures.rows.iter().find(|(n, _)| n == name),
+                None => None,
+            }
+            .map(|(_, m)| m)
+            .or(t.endpoint.is_none().then_some(&figures.all));
+            match measured {
+                Some(m) => judge(t, m, duration_s),
+                None => ThresholdOutcome {
+                    rule: t.rule.clone(),
+                    passed: false,
+                    observed: None,
+                    unit: unit(t).to_string(),
+                },
+            }
+        })
+        .collect();
+    out.extend(default_verdicts(
+        thresholds,
+        figures.all.requests,
+        figures.all.failures,
+    ));
+    out
 }
 
 /// The error rate above which a run fails when its scenario sets no `error_rate` rule.

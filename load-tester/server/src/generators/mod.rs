@@ -1,0 +1,17 @@
+//! Sessions run by several generator processes (`load.generators` above 1), over the network
+//! protocol of `docs/distributed.md`: the generator listener and its registry, the per-session
+//! coordinator that merges the generators' seconds exactly, and the local launcher.
+
+mod coordinator;
+mod health;
+mod launcher;
+mod listener;
+mod merge;
+mod registry;
+mod report;
+mod settings;
+
+pub use health::{GeneratorHealth, HealthBoard};
+pub use launcher::{LocalLaunch, LocalRequest, start_local};
+pub use registry::Registry;
+pub use settings::GeneratorSettings;

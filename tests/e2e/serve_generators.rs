@@ -1,0 +1,434 @@
+//! One session run by several generator processes over the network protocol (`load.generators`,
+//! the local launcher): real `load-tester serve`, real `load-tester worker --connect` processes,
+//! a recording target, all on loopback.
+
+mod common;
+mod control;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use control::{Server, kill9, worker_pids};
+use lt_testkit::{Fixture, Mode};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// A free loopback port for the generator listener (so a test can dial it itself).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn server(dir: &std::path::Path, port: u16, on_loss: &str) -> Server {
+    let bind = format!("127.0.0.1:{port}");
+    Server::start(
+        dir,
+        &[
+            ("LT_GENERATORS__BIND", bind.as_str()),
+            ("LT_GENERATORS__ON_LOSS", on_loss),
+        ],
+    )
+    .await
+}
+
+/// A scenario for `generators` generators against the fixture: `a` (weight 3) and `b`.
+fn yaml(target: &str, users: u32, generators: u32, duration: &str, extra: &str) -> String {
+    format!(
+        "name: scale-out\ntarget: {target}\nload:\n  users: {users}\n  generators: {generators}\n  \
+         duration: {duration}\n  think_time: {{ min: 20ms, max: 40ms }}\nendpoints:\n  \
+         - {{ name: a, path: /e/a, weight: 3 }}\n  - {{ name: b, path: /e/b, weight: 1 }}\n\
+         protection:\n  max_errors_per_minute: off\n{extra}"
+    )
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// Waits until no process of `load-tester worker` mentions `needle`.
+async fn wait_no_workers(needle: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while !worker_pids(needle).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "generators still alive after {limit:?}: {:?}",
+            worker_pids(needle)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_generators_split_the_load_and_merge_exactly() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), free_port(), "abort").await;
+    // Instants of the target's records, as wall-clock milliseconds.
+    let (base_instant, base_ms) = (Instant::now(), now_ms());
+    let id = server
+        .start_session(&yaml(
+            &target.url(),
+            10,
+            3,
+            "6s",
+            "thresholds:\n  - \"rps > 150\"\n  - \"p99 < 5s\"\n",
+        ))
+        .await;
+    let s = server
+        .wait_status(&id, "completed", Duration::from_secs(60))
+        .await;
+    assert_eq!(worker_pids(&id), Vec::<u32>::new(), "no generator is left");
+
+    // Users split 3, 3, 4 (each generator says what it runs).
+    let mut users = Vec::new();
+    for i in 0..3 {
+        let log =
+            std::fs::read_to_string(dir.path().join(format!("sessions/{id}/generator-{i}.log")))
+                .unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("generator starting its segment"))
+            .unwrap_or_else(|| panic!("generator {i} log:\n{log}"));
+        users.push(
+            line.split("users=")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(users, ["3", "3", "4"]);
+
+    // The merged seconds.
+    let stats = server.get(&format!("/api/sessions/{id}/stats")).await;
+    let seconds = stats["seconds"].as_array().unwrap().clone();
+    assert!(seconds.len() >= 5, "{stats}");
+    let merged: BTreeMap<u64, u64> = seconds
+        .iter()
+        .map(|r| {
+            (
+                r["second"].as_u64().unwrap(),
+                r["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Ten users were active together, as one generator with all of them would show.
+    let peak = seconds
+        .iter()
+        .map(|r| r["active_users"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert_eq!(peak, 10, "{stats}");
+
+    // What the target received, per second of the session (second n ends at its tick's at_ms).
+    let first = &seconds[0];
+    let start_ms = first["at_ms"].as_u64().unwrap() - 1_000 * first["second"].as_u64().unwrap();
+    let mut received: BTreeMap<u64, u64> = BTreeMap::new();
+    for r in target.received() {
+        let at = base_ms + r.at.duration_since(base_instant).as_millis() as u64;
+        let second = (at.saturating_sub(start_ms)) / 1_000 + 1;
+        *received.entry(second).or_default() += 1;
+    }
+    let total_received: u64 = received.values().sum();
+    let total_merged: u64 = merged.values().sum();
+    assert_eq!(
+        total_merged, total_received,
+        "merged {merged:?}, target {received:?}"
+    );
+    assert_eq!(
+        s["summary"]["requests"].as_u64(),
+        Some(total_received),
+        "{s}"
+    );
+    // Each request is in the same second at the target and in the merge, give or take the
+    // boundary: the running counts never differ by more than one second's requests.
+    let last = *merged.keys().chain(received.keys()).max().unwrap();
+    let (mut m, mut t) = (0u64, 0u64);
+    for n in 1..=last {
+        m += merged.get(&n).copied().unwrap_or(0);
+        t += received.get(&n).copied().unwrap_or(0);
+        let before = received.range(..n).map(|(_, c)| c).sum::<u64>();
+        let after = received.range(..=n + 1).map(|(_, c)| c).sum::<u64>();
+        assert!(
+            (before..=after).contains(&m),
+            "second {n}: merged so far {m}, target so far {t} ({before}..={after}); merged \
+             {merged:?}, target {received:?}"
+        );
+    }
+
+    // Weights hold across generators: a gets about three quarters.
+    let counts = target.counts();
+    let (a, b) = (counts["a"] as f64, counts["b"] as f64);
+    assert!((a / (a + b) - 0.75).abs() < 0.1, "{counts:?}");
+
+    // The merged report adds up exactly, endpoint by endpoint, to what the target received.
+    let endpoints = s["summary"]["endpoints"].as_array().unwrap();
+    for e in endpoints {
+        let name = e["name"].as_str().unwrap();
+        assert_eq!(e["requests"].as_u64(), Some(counts[name] as u64), "{e}");
+    }
+    eprintln!("merged per second {merged:?}\ntarget per second {received:?}");
+    // Thresholds are judged on the merged figures: the session's rate (each generator alone
+    // sends about a third of it, under the rule) and the merged histogram's p99 (the very figure
+    // the merged report shows).
+    let thresholds = s["summary"]["thresholds"].as_array().unwrap();
+    assert!(
+        thresholds.iter().all(|t| t["passed"] == true),
+        "{thresholds:?}"
+    );
+    let rule = |r: &str| thresholds.iter().find(|t| t["rule"] == r).unwrap().clone();
+    let rps = rule("rps > 150")["observed"].as_f64().unwrap();
+    assert!(
+        rps > 150.0 * 1.5,
+        "the session's rate, not one generator's: {rps}"
+    );
+    assert_eq!(
+        rule("p99 < 5s")["observed"],
+        s["summary"]["latency_ms"]["p99"],
+        "{s}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_or_protocol_version_is_refused_by_name() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = server(dir.path(), port, "abort").await;
+    // The open model: 30 arrivals/s over 3 generators, 6 users (12 at most) to take them.
+    let open = format!(
+        "name: scale-out-open\ntarget: {}\nload:\n  users: 6\n  max_users: 12\n  generators: 3\n  \
+         duration: 5m\n  arrival_rate: 30\nendpoints:\n  - {{ name: a, path: /e/a, weight: 3 }}\n  \
+         - {{ name: b, path: /e/b, weight: 1 }}\nprotection:\n  max_errors_per_minute: off\n",
+        target.url()
+    );
+    let id = server.start_session(&open).await;
+    server
+        .wait_status(&id, "running", Duration::from_secs(60))
+        .await;
+    for i in 0..3 {
+        let log =
+            std::fs::read_to_string(dir.path().join(format!("sessions/{id}/generator-{i}.log")))
+                .unwrap();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("generator starting its segment")
+                    && l.contains("users=2")
+                    && l.contains("arrival_rate=Some(10.0)")),
+            "generator {i}:\n{log}"
+        );
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ["a", "b"]
+        .iter()
+        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
+    {
+        assert!(Instant::now() < deadline, "{:?}", target.counts());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A live change is re-split over the generators and answered once all applied it.
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "users": 9, "weights": { "a": 0 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["config"]["users"], 9, "{body}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = target.counts();
+    let (a_before, b_before) = (before["a"], before["b"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let counts = target.counts();
+    assert_eq!(counts["a"], a_before, "no more traffic to `a`: {counts:?}");
+    assert!(counts["b"] > b_before + 20, "all of it to `b`: {counts:?}");
+    let (status, body) = server
+        .call(
+            "PATCH",
+            &format!("/api/sessions/{id}"),
+            Some(json!({ "users": 2 })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("at least 3 users"), "{body}");
+
+    // The real binary with a wrong token.
+    let out = tokio::process::Command::new(common::BIN)
+        .args(["worker", "--connect", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--index", "1", "--session", &id])
+        .env("LT_GENERATOR_TOKEN", "not-the-token")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "refused generator 1: wrong token for session {id}"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-token"), "{stderr}");
+
+    // A generator that speaks another version.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let hello = format!(
+        "{{\"v\":1,\"hello\":{{\"versions\":[1],\"session\":\"{id}\",\"index\":0,\"token\":\"x\",\"clock_ms\":0}}}}\n"
+    );
+    stream.write_all(hello.as_bytes()).await.unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).await.unwrap();
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        answer["refused"]["reason"],
+        "protocol versions [1] not supported; this coordinator speaks [2]",
+        "{line}"
+    );
+    // The session goes on unharmed; stop it.
+    let (status, _) = server
+        .call("POST", &format!("/api/sessions/{id}/stop"), None)
+        .await;
+    assert_eq!(status, 202);
+    server
+        .wait_status(&id, "stopped", Duration::from_secs(30))
+        .await;
+    wait_no_workers(&id, Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_generator_aborts_or_degrades_the_session_per_the_setting() {
+    let target = Fixture::start().await;
+    for on_loss in ["abort", "continue"] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = server(dir.path(), free_port(), on_loss).await;
+        let id = server
+            .start_session(&yaml(&target.url(), 3, 3, "5m", ""))
+            .await;
+        server
+            .wait_status(&id, "running", Duration::from_secs(60))
+            .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pids = worker_pids(&id);
+        assert_eq!(pids.len(), 3, "{pids:?}");
+        let victim = pids
+            .iter()
+            .copied()
+            .find(|p| {
+                std::fs::read(format!("/proc/{p}/cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains("--index\x001\x00"))
+                    .unwrap_or(false)
+            })
+            .unwrap();
+        kill9(victim);
+        if on_loss == "abort" {
+            let s = server
+                .wait_status(&id, "failed", Duration::from_secs(30))
+                .await;
+            assert!(
+                s["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("generator 1 of 3 lost"),
+                "{s}"
+            );
+        } else {
+            // The others go on: requests keep arriving.
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            let before = target.received().len();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert!(target.received().len() > before, "the session went on");
+            let live = server.get(&format!("/api/sessions/{id}")).await;
+            assert_eq!(live["status"], "running");
+            // The API shows each generator and its health.
+            let states: Vec<&str> = live["live"]["generators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["state"].as_str().unwrap())
+                .collect();
+            assert_eq!(states, ["running", "lost", "running"], "{live}");
+            assert_eq!(worker_pids(&id).len(), 2);
+            let (status, _) = server
+                .call("POST", &format!("/api/sessions/{id}/stop"), None)
+                .await;
+            assert_eq!(status, 202);
+            let s = server
+                .wait_status(&id, "stopped", Duration::from_secs(30))
+                .await;
+            let warnings = s["summary"]["generator"]["warnings"].to_string();
+            assert!(warnings.contains("generator 1 of 3 lost"), "{s}");
+        }
+        wait_no_workers(&id, Duration::from_secs(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emergency_stop_silences_every_generator_and_a_killed_coordinator_leaves_none() {
+    let target = Fixture::start().await;
+    target.set("hang", Mode::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), free_port(), "abort").await;
+    let extra = "";
+    let hanging = format!(
+        "name: scale-out-hang\ntarget: {}\nload:\n  users: 6\n  generators: 3\n  duration: 5m\n  \
+         think_time: {{ min: 20ms, max: 40ms }}\nendpoints:\n  - {{ name: a, path: /e/a }}\n  \
+         - {{ name: hang, path: /e/hang }}\nprotection:\n  max_errors_per_minute: off\n{extra}",
+        target.url()
+    );
+    let id = server.start_session(&hanging).await;
+    server
+        .wait_status(&id, "running", Duration::from_secs(60))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ["a", "hang"]
+        .iter()
+        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
+    {
+        assert!(Instant::now() < deadline, "{:?}", target.counts());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(worker_pids(&id).len(), 3);
+    let (status, body) = server.call("POST", "/api/emergency-stop", None).await;
+    let returned = Instant::now();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        worker_pids(&id),
+        Vec::<u32>::new(),
+        "every generator is gone"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let late = target
+        .received()
+        .into_iter()
+        .filter(|r| r.at > returned + Duration::from_millis(200))
+        .count();
+    assert_eq!(late, 0, "requests arrived after the stop");
+    let s = server
+        .wait_status(&id, "aborted", Duration::from_secs(10))
+        .await;
+    assert!(
+        s["reason"].as_str().unwrap().contains("emergency stop"),
+        "{s}"
+    );
+
+    // The coordinator killed: every generator stops by itself within its bound (10 s).
+    let id = server
+        .start_session(&yaml(&target.url(), 3, 3, "5m", ""))
+        .await;
+    server
+        .wait_status(&id, "running", Duration::from_secs(60))
+        .await;
+    assert_eq!(worker_pids(&id).len(), 3);
+    server.kill9().await;
+    wait_no_workers(&id, Duration::from_secs(12)).await;
+}
