@@ -338,8 +338,12 @@ async fn send_next(
         Some(r) => (r.url, r.headers, r.body),
         None => (None, Vec::new(), None),
     };
-    // A templated path is routed per request; every other request goes where its plan does.
-    let rendered_route = url.as_ref().map(|u| state.transport.route(u)).transpose();
+    // A rendered path stays on the plan's origin (`render` checks it): only its request-target
+    // is new.
+    let rendered_route = match (&url, &plan.route) {
+        (Some(u), Some(route)) => route.to(u).map(Some),
+        _ => Ok(None),
+    };
     let route = match &rendered_route {
         Ok(Some(route)) => Some(route),
         Ok(None) => plan.route.as_ref(),

@@ -43,6 +43,15 @@ pub struct Route {
 }
 
 impl Route {
+    /// The route to `url` on this route's origin: for a rendered path or a redirect, which never
+    /// leave the origin they started from, so no origin is looked up again.
+    pub fn to(&self, url: &Url) -> Result<Route, TransportError> {
+        Ok(Route {
+            origin: Arc::clone(&self.origin),
+            target: request_target(url)?,
+        })
+    }
+
     /// The `Host` header of this route's origin.
     pub fn host_header(&self) -> &http::HeaderValue {
         self.origin.host_header()
@@ -206,10 +215,7 @@ impl Transport {
                 request.headers.remove(CONTENT_TYPE);
                 request.headers.remove(CONTENT_LENGTH);
             }
-            let next_route = Route {
-                origin: Arc::clone(&route.origin),
-                target: request_target(&next)?,
-            };
+            let next_route = route.to(&next)?;
             let exchange = self.exchange(&next_route, &request);
             sent = tokio::time::timeout_at(deadline, exchange)
                 .await

@@ -66,7 +66,9 @@ pub struct Origin {
 
 impl Origin {
     pub fn new(key: OriginKey, url: &Url) -> Result<Self, TransportError> {
-        let invalid = |what: &str| TransportError::Invalid(format!("{what} of `{url}`"));
+        // The host only: the rest of the URL may hold environment values.
+        let host = url.host_str().unwrap_or_default();
+        let invalid = |what: &str| TransportError::Invalid(format!("{what} `{host}`"));
         let (address, server_name) = match url.host() {
             Some(url::Host::Ipv4(ip)) => (
                 Address::Ip(SocketAddr::new(ip.into(), key.port)),
@@ -79,16 +81,17 @@ impl Origin {
             Some(url::Host::Domain(name)) => (
                 Address::Name(name.to_string(), key.port),
                 ServerName::try_from(name.to_string())
-                    .map_err(|_| invalid("the host name cannot be used for TLS"))?,
+                    .map_err(|_| invalid("TLS cannot use the host name"))?,
             ),
-            None => return Err(invalid("no host")),
+            None => return Err(invalid("the URL has no host")),
         };
         // `Host`: the host, and the port unless it is the scheme's own.
-        let host = match url.port() {
+        let host_port = match url.port() {
             Some(port) => format!("{}:{port}", key.host),
             None => key.host.clone(),
         };
-        let host_header = HeaderValue::from_str(&host).map_err(|_| invalid("the host"))?;
+        let host_header =
+            HeaderValue::from_str(&host_port).map_err(|_| invalid("a Host header cannot carry"))?;
         Ok(Origin {
             key,
             address,
