@@ -432,3 +432,61 @@ async fn emergency_stop_silences_every_generator_and_a_killed_coordinator_leaves
     server.kill9().await;
     wait_no_workers(&id, Duration::from_secs(12)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_reduction_is_decided_on_merged_seconds_and_corrected_latency_is_merged() {
+    let target = Fixture::start().await;
+    // Three quarters of the requests fail: over the 0.5 limit on every generator and merged.
+    target.set("a", Mode::Status(500));
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path(), free_port(), "abort").await;
+    let extra = "  load_reduction: { error_rate: 0.5, window: 2s, reduce_by: 0.5, min_users: 3, \
+                 restore_every: 1m }\nlatency:\n  correction: expected_interval\n  \
+                 expected_interval: 50ms\n";
+    let id = server
+        .start_session(&yaml(&target.url(), 9, 3, "7s", extra))
+        .await;
+    let s = server
+        .wait_status(&id, "completed", Duration::from_secs(60))
+        .await;
+    let stats = server.get(&format!("/api/sessions/{id}/stats")).await;
+    let seconds = stats["seconds"].as_array().unwrap();
+    let parked: Vec<(u64, u64)> = seconds
+        .iter()
+        .map(|r| {
+            (
+                r["parked_users"].as_u64().unwrap(),
+                r["active_users"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // One decision for the session, as one process with 9 users would take it: 5 parked
+    // (half of 9, rounded up), then one more (never below min_users: 3), each generator parking
+    // its share; the active users are the target less those parked, over every generator.
+    // (Each second's decision is taken on that second, with its users still active, as in one
+    // process: parked and active users are shown as they were then.)
+    assert!(parked.contains(&(5, 4)), "{parked:?}");
+    assert!(parked.contains(&(6, 3)), "{parked:?}");
+    let six = parked.iter().position(|&(p, _)| p == 6).unwrap();
+    assert!(parked[six..].iter().all(|&(p, _)| p == 6), "{parked:?}");
+    for r in seconds {
+        let target_users = r["target_users"].as_u64().unwrap();
+        assert_eq!(target_users, 9, "{r}");
+    }
+
+    // Corrected latency, merged from every generator's corrected histograms.
+    let summary = &s["summary"];
+    assert_eq!(
+        summary["latency_correction"].as_str(),
+        Some("expected_interval 0.050 s"),
+        "{summary}"
+    );
+    let corrected = &summary["latency_corrected_ms"];
+    assert!(
+        corrected["p99"].as_f64().unwrap() >= summary["latency_ms"]["p99"].as_f64().unwrap(),
+        "{summary}"
+    );
+    for e in summary["endpoints"].as_array().unwrap() {
+        assert!(e["latency_corrected_ms"].is_object(), "{e}");
+    }
+}

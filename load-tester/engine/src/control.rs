@@ -56,6 +56,8 @@ pub struct Control {
     active_tx: watch::Sender<u32>,
     /// Set once a live change of users replaced the ramp/stage schedule.
     schedule_replaced: AtomicBool,
+    /// A network generator's users parked by its coordinator's load reduction.
+    parked_by_coordinator: AtomicU32,
     max_users: u32,
 }
 
@@ -75,8 +77,19 @@ impl Control {
             active_users: AtomicU32::new(0),
             active_tx,
             schedule_replaced: AtomicBool::new(false),
+            parked_by_coordinator: AtomicU32::new(0),
             max_users: scenario.load.max_users,
         }
+    }
+
+    /// Users the coordinator's load reduction parks on this generator.
+    pub fn parked_by_coordinator(&self) -> u32 {
+        self.parked_by_coordinator.load(Ordering::Acquire)
+    }
+
+    /// Parks `users` by the coordinator's decision (taken into account within 100 ms).
+    pub fn park_for_coordinator(&self, users: u32) {
+        self.parked_by_coordinator.store(users, Ordering::Release);
     }
 
     /// Picks an endpoint by weight; `None` when every weight is zero.
@@ -249,6 +262,7 @@ mod tests {
             active_users: AtomicU32::new(0),
             active_tx: watch::channel(0).0,
             schedule_replaced: AtomicBool::new(false),
+            parked_by_coordinator: AtomicU32::new(0),
             max_users: 1,
         };
         let mut rng = rand::rng();

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use lt_protocol::{
-    EndReason, EndpointTick, FailureCounts, FlowTick, LATENCY_BUCKETS_S, Latency, ReductionState,
-    Tick, WorkerEvent,
+    EndReason, EndpointTick, FlowTick, Latency, ReductionState, RowSecond, RunTotals, Tick,
+    WorkerEvent,
 };
 use tokio::sync::watch;
 
@@ -24,41 +24,16 @@ use crate::window::{SecondCounts, SecondWindow};
 const STEP: Duration = Duration::from_millis(100);
 const BUDGET_WINDOW_SECONDS: usize = 60;
 
-/// One endpoint's totals over the run.
-#[derive(Debug, Default, Clone)]
-pub struct EndpointTotals {
-    pub requests: u64,
-    pub failures: FailureCounts,
-    pub short_circuited: u64,
-    pub latency: LatencyHistogram,
-    /// Open model: arrivals dropped (attributed by weight).
-    pub dropped: u64,
-    /// With `latency.correction`: the corrected latencies.
-    pub corrected: Option<LatencyHistogram>,
-}
-
-/// One flow's iterations over the run.
-#[derive(Debug, Default, Clone)]
-pub struct FlowTotals {
-    pub started: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub journey: LatencyHistogram,
-}
-
 /// The run's totals, for the report.
 #[derive(Debug, Default)]
 pub struct Totals {
-    pub endpoints: Vec<EndpointTotals>,
-    pub flows: Vec<FlowTotals>,
-    pub all: LatencyHistogram,
+    /// Rows, flows and latencies (the shared kind a coordinator keeps too).
+    pub run: RunTotals,
     pub peak_active_users: u32,
     /// Open model: arrivals asked for (the rate integrated over the run).
     pub asked_arrivals: f64,
-    /// Open model: how late requests left after their intended time.
-    pub schedule_lag: LatencyHistogram,
-    /// With `latency.correction`: every endpoint's corrected latencies, and the correction.
-    pub corrected: Option<(LatencyHistogram, String)>,
+    /// With `latency.correction`: the correction as last applied, as people read it.
+    pub correction: Option<String>,
     pub generator: Option<lt_protocol::GeneratorReport>,
 }
 
@@ -92,30 +67,20 @@ impl Controller {
             .circuit_breaker
             .as_ref()
             .map_or(1, |b| b.window.as_secs().max(1) as usize);
+        // A network generator's reduction is its coordinator's, judged on merged seconds.
         let reduction = state
             .scenario
             .protection
             .load_reduction
             .clone()
+            .filter(|_| !state.whole_ticks)
             .map(Reduction::new);
         let corrector = Corrector::of(&state.scenario);
-        let corrected = corrector.map(|_| LatencyHistogram::new());
         Controller {
             totals: Totals {
-                endpoints: vec![
-                    EndpointTotals {
-                        corrected: corrected.clone(),
-                        ..EndpointTotals::default()
-                    };
-                    n
-                ],
-                flows: vec![FlowTotals::default(); state.flows.len()],
-                all: LatencyHistogram::new(),
-                peak_active_users: 0,
-                asked_arrivals: 0.0,
-                schedule_lag: LatencyHistogram::new(),
-                corrected: corrected.map(|h| (h, String::new())),
-                generator: None,
+                run: RunTotals::new(n, state.flows.len(), corrector.is_some()),
+                correction: corrector.map(|_| String::new()),
+                ..Totals::default()
             },
             monitor: SelfMonitor::start(state.scenario.load.limits, started),
             corrector,
@@ -208,7 +173,10 @@ impl Controller {
             let elapsed = now.duration_since(self.started());
             control.set_target_users(target_users(&self.state.scenario.load, elapsed), false);
         }
-        let parked = self.reduction.as_ref().map_or(0, Reduction::parked);
+        let parked = self
+            .reduction
+            .as_ref()
+            .map_or_else(|| control.parked_by_coordinator(), Reduction::parked);
         let wanted = control.target_users().saturating_sub(parked);
         // The generator's own limits (max_memory, max_cpu) hold users back, and say so.
         let (active, limited) = self.monitor.allowed_users(wanted, control.active_users());
@@ -232,33 +200,46 @@ impl Controller {
         self.second_latency.reset();
         let mut endpoints = Vec::with_capacity(state.endpoints.len());
         let accuracy = self.accuracy(now, seconds, &weights);
-        let mut drained_latencies = Vec::with_capacity(state.endpoints.len());
+        // With `latency.correction`: the interval from the run's median so far.
+        let correction = self.corrector.map(|c| {
+            let median = self.totals.run.all.quantile_ms(0.5);
+            (c, c.interval_us(state.control.think_time_bounds(), median))
+        });
+        let mut second_corrected = correction.map(|_| LatencyHistogram::new());
+        let mut endpoints_whole = Vec::new();
+        let mut corrected_whole = Vec::new();
         for (i, runtime) in state.endpoints.iter().enumerate() {
             let mut latency = LatencyHistogram::new();
             let drained = runtime.stats.drain(&mut latency);
-            let failures = drained.failures.total();
             let counts = SecondCounts {
                 requests: drained.requests,
-                failures,
+                failures: drained.failures.total(),
             };
             all_second.requests += counts.requests;
             all_second.failures += counts.failures;
             short_circuited += drained.short_circuited;
-
-            let totals = &mut self.totals.endpoints[i];
-            totals.requests += drained.requests;
-            totals.failures.merge(&drained.failures);
-            totals.short_circuited += drained.short_circuited;
-            totals.latency.merge(&latency);
-            totals.dropped += accuracy.dropped[i];
+            let corrected = correction.map(|(c, interval)| c.correct(&latency, interval));
+            self.totals.run.add_row(
+                i,
+                RowSecond {
+                    requests: drained.requests,
+                    failures: &drained.failures,
+                    short_circuited: drained.short_circuited,
+                    dropped: accuracy.dropped[i],
+                    latency: &latency,
+                    corrected: corrected.as_ref(),
+                },
+            );
             self.second_latency.merge(&latency);
+            if let (Some(second), Some(c)) = (second_corrected.as_mut(), corrected.as_ref()) {
+                second.merge(c);
+            }
 
             self.breaker_windows[i].push(counts);
             if let Some(breaker) = &runtime.breaker {
                 let sum = self.breaker_windows[i].sum();
                 breaker.check_ratio(sum.requests, sum.failures, now);
             }
-            let (whole, timed) = (totals.latency.latency(), totals.latency.count());
             endpoints.push(EndpointTick {
                 name: runtime.plan.endpoint.name.clone(),
                 requests: drained.requests,
@@ -267,32 +248,20 @@ impl Controller {
                 latency: latency.latency(),
                 weight: weights.get(state.row_choice[i]).copied().unwrap_or(0.0),
                 breaker: breaker_state(&state, i),
-                totals: lt_protocol::EndpointTotals {
-                    requests: totals.requests,
-                    failures: totals.failures,
-                    short_circuited: totals.short_circuited,
-                    latency: whole,
-                    timed,
-                    latency_sum_s: whole.avg / 1000.0 * timed as f64,
-                    latency_buckets: totals.latency.cumulative_counts(&LATENCY_BUCKETS_S),
-                    dropped: totals.dropped,
-                    corrected_latency: None,
-                },
+                totals: self.totals.run.rows[i].tick_totals(),
                 dropped: accuracy.dropped[i],
-                corrected_latency: None,
+                corrected_latency: corrected.as_ref().map(LatencyHistogram::latency),
             });
-            drained_latencies.push(latency);
+            if state.whole_ticks {
+                endpoints_whole.push(latency.encode());
+                if let Some(c) = &corrected {
+                    corrected_whole.push(c.encode());
+                }
+            }
         }
-        let corrected = self.correct(&drained_latencies, &mut endpoints);
-        let endpoints_whole: Vec<String> = if state.whole_ticks {
-            drained_latencies
-                .iter()
-                .map(LatencyHistogram::encode)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.totals.all.merge(&self.second_latency);
+        if let Some((c, interval)) = correction {
+            self.totals.correction = Some(c.describe(interval));
+        }
         let flows = self.flow_ticks(&weights);
         self.global_breaker_window.push(all_second);
         if let Some(breaker) = &state.global_breaker {
@@ -327,13 +296,6 @@ impl Controller {
         state.errors.refill_samples();
 
         let elapsed = now.duration_since(self.started());
-        let total_requests: u64 = self.totals.endpoints.iter().map(|e| e.requests).sum();
-        let total_failures: u64 = self
-            .totals
-            .endpoints
-            .iter()
-            .map(|e| e.failures.total())
-            .sum();
         let latency: Latency = self.second_latency.latency();
         state.emit(WorkerEvent::Tick(Tick {
             second: self.second,
@@ -352,9 +314,9 @@ impl Controller {
             short_circuited,
             rps: all_second.requests as f64 / seconds,
             latency,
-            total_requests,
-            total_failures,
-            total_latency: self.totals.all.latency(),
+            total_requests: self.totals.run.requests(),
+            total_failures: self.totals.run.failures(),
+            total_latency: self.totals.run.all.latency(),
             errors_last_minute,
             load_reduction,
             users_in_backoff: state.users_in_backoff.load(Ordering::Relaxed),
@@ -362,14 +324,20 @@ impl Controller {
             flows,
             config: state.live_config(),
             dropped: accuracy.dropped.iter().sum(),
-            total_dropped: self.totals.endpoints.iter().map(|e| e.dropped).sum(),
+            total_dropped: self.totals.run.dropped(),
             schedule_lag: accuracy.schedule_lag,
-            corrected_latency: corrected.as_ref().map(|(second, _)| *second),
-            total_corrected_latency: corrected.map(|(_, total)| total),
+            corrected_latency: second_corrected.as_ref().map(LatencyHistogram::latency),
+            total_corrected_latency: self
+                .totals
+                .run
+                .corrected
+                .as_ref()
+                .map(LatencyHistogram::latency),
             generator: accuracy.generator,
             histograms: state.whole_ticks.then(|| lt_protocol::TickHistograms {
                 endpoints: endpoints_whole,
                 flows: std::mem::take(&mut self.journeys_whole),
+                corrected: corrected_whole,
                 schedule_lag: accuracy.schedule_lag_whole,
             }),
         }));
@@ -382,11 +350,8 @@ impl Controller {
         for (f, runtime) in state.flows.iter().enumerate() {
             let mut journey = LatencyHistogram::new();
             let drained = runtime.stats.drain(&mut journey);
-            let totals = &mut self.totals.flows[f];
-            totals.started += drained.started;
-            totals.completed += drained.completed;
-            totals.failed += drained.failed;
-            totals.journey.merge(&journey);
+            let totals = &mut self.totals.run.flows[f];
+            totals.add(drained.started, drained.completed, drained.failed, &journey);
             if state.whole_ticks {
                 self.journeys_whole.push(journey.encode());
             }
@@ -400,12 +365,7 @@ impl Controller {
                     .get(state.row_choice[runtime.first_row])
                     .copied()
                     .unwrap_or(0.0),
-                totals: lt_protocol::FlowTotals {
-                    started: totals.started,
-                    completed: totals.completed,
-                    failed: totals.failed,
-                    journey: totals.journey.latency(),
-                },
+                totals: totals.tick_totals(),
             });
         }
         out
@@ -433,7 +393,7 @@ impl Controller {
         let schedule_lag = rate.map(|_| {
             let mut lag = LatencyHistogram::new();
             arrivals.drain_lag(&mut lag);
-            self.totals.schedule_lag.merge(&lag);
+            self.totals.run.schedule_lag.merge(&lag);
             if whole_ticks {
                 schedule_lag_whole = Some(lag.encode());
             }
@@ -452,38 +412,6 @@ impl Controller {
             schedule_lag_whole,
             generator,
         }
-    }
-
-    /// With `latency.correction`: corrects each endpoint's second, fills the endpoints' corrected
-    /// figures and returns the second's and the run's corrected latency over all endpoints.
-    fn correct(
-        &mut self,
-        drained: &[LatencyHistogram],
-        endpoints: &mut [EndpointTick],
-    ) -> Option<(Latency, Latency)> {
-        let corrector = self.corrector?;
-        let interval = corrector.interval_us(
-            self.state.control.think_time_bounds(),
-            self.totals.all.quantile_ms(0.5),
-        );
-        let mut second = LatencyHistogram::new();
-        for ((raw, totals), tick) in drained
-            .iter()
-            .zip(self.totals.endpoints.iter_mut())
-            .zip(endpoints.iter_mut())
-        {
-            let corrected = corrector.correct(raw, interval);
-            second.merge(&corrected);
-            tick.corrected_latency = Some(corrected.latency());
-            if let Some(total) = totals.corrected.as_mut() {
-                total.merge(&corrected);
-                tick.totals.corrected_latency = Some(total.latency());
-            }
-        }
-        let (all, described) = self.totals.corrected.as_mut()?;
-        all.merge(&second);
-        *described = corrector.describe(interval);
-        Some((second.latency(), all.latency()))
     }
 }
 

@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
-use lt_protocol::{
-    EndReason, EndpointReport, FlowReport, Lifecycle, LifecycleState, Report, WorkerEvent,
-};
+use lt_protocol::{EndReason, Lifecycle, LifecycleState, Report, RunFacts, RunShape, WorkerEvent};
 use lt_scenario::Scenario;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
@@ -17,9 +15,7 @@ use crate::EngineError;
 use crate::controller::{Controller, Totals};
 use crate::dispatcher;
 use crate::handle::EngineHandle;
-use crate::histogram::LatencyHistogram;
 use crate::run_state::{RunState, longest_timeout, now_ms};
-use lt_protocol::judge::{Measured, RunFigures, judge_run};
 
 /// How a run is set up beyond its scenario.
 #[derive(Debug, Default)]
@@ -204,106 +200,18 @@ fn build_report(
     duration: Duration,
     end_reason: EndReason,
 ) -> Report {
-    let duration_s = duration.as_secs_f64().max(1e-3);
-    let open_model = totals.asked_arrivals > 0.0;
-    let endpoints: Vec<EndpointReport> = state
-        .endpoints
-        .iter()
-        .zip(&totals.endpoints)
-        .map(|(runtime, t)| EndpointReport {
-            name: runtime.plan.endpoint.name.clone(),
-            method: runtime.plan.endpoint.method.to_string(),
-            requests: t.requests,
-            failures: t.failures.total(),
-            failures_by_class: t.failures,
-            short_circuited: t.short_circuited,
-            rps: t.requests as f64 / duration_s,
-            latency_ms: t.latency.latency(),
-            dropped: t.dropped,
-            latency_corrected_ms: t.corrected.as_ref().map(LatencyHistogram::latency),
-        })
-        .collect();
-    let dropped: u64 = endpoints.iter().map(|e| e.dropped).sum();
-    let requests: u64 = endpoints.iter().map(|e| e.requests).sum();
-    let failures: u64 = endpoints.iter().map(|e| e.failures).sum();
-    let figures = RunFigures {
-        rows: state
-            .endpoints
-            .iter()
-            .zip(&totals.endpoints)
-            .map(|(e, t)| {
-                let measured = Measured {
-                    requests: t.requests,
-                    failures: t.failures.total(),
-                    dropped: t.dropped,
-                    latency: &t.latency,
-                };
-                (e.plan.endpoint.name.as_str(), measured)
-            })
-            .collect(),
-        // A journey rule: the flow's iterations that ended.
-        flows: state
-            .flows
-            .iter()
-            .zip(&totals.flows)
-            .map(|(f, flow)| {
-                let measured = Measured {
-                    requests: flow.completed + flow.failed,
-                    failures: flow.failed,
-                    // An arrival dropped for a journey is counted on its first step.
-                    dropped: totals.endpoints[f.first_row].dropped,
-                    latency: &flow.journey,
-                };
-                (f.name.as_str(), measured)
-            })
-            .collect(),
-        all: Measured {
-            requests,
-            failures,
-            dropped,
-            latency: &totals.all,
-        },
-    };
-    let thresholds = judge_run(&state.scenario.thresholds, &figures, duration_s);
-    Report {
-        scenario: state.scenario.name.clone(),
-        target: state.scenario.target.clone(),
+    let shape = RunShape::of(&state.scenario);
+    let facts = RunFacts {
+        scenario: &state.scenario,
+        shape: &shape,
         started_at_ms: state.started_at_ms.get().copied().unwrap_or(0),
-        duration_s,
+        duration_s: duration.as_secs_f64(),
         end_reason,
-        requests,
-        failures,
-        short_circuited: endpoints.iter().map(|e| e.short_circuited).sum(),
-        rps: requests as f64 / duration_s,
-        error_rate: if requests == 0 {
-            0.0
-        } else {
-            failures as f64 / requests as f64
-        },
-        latency_ms: totals.all.latency(),
         max_users: totals.peak_active_users,
-        endpoints,
-        flows: state
-            .flows
-            .iter()
-            .zip(&totals.flows)
-            .map(|(runtime, t)| FlowReport {
-                name: runtime.name.clone(),
-                started: t.started,
-                completed: t.completed,
-                failed: t.failed,
-                rate: t.completed as f64 / duration_s,
-                journey_ms: t.journey.latency(),
-            })
-            .collect(),
-        thresholds,
+        asked_arrivals: (totals.asked_arrivals > 0.0).then_some(totals.asked_arrivals),
+        correction: totals.correction.clone(),
         errors: state.errors.snapshot(&state.endpoint_names()),
-        dropped,
-        asked_rate: open_model.then(|| totals.asked_arrivals / duration_s),
-        schedule_lag_ms: open_model.then(|| totals.schedule_lag.latency()),
-        latency_corrected_ms: totals.corrected.as_ref().map(|(h, _)| h.latency()),
-        latency_correction: totals.corrected.as_ref().map(|(_, text)| text.clone()),
         generator: totals.generator.clone(),
-        insecure_tls: state.scenario.tls.insecure_skip_verify,
-    }
+    };
+    lt_protocol::build_report(facts, &totals.run)
 }

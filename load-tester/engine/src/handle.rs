@@ -28,6 +28,10 @@ impl EngineHandle {
                 self.stop("a stop command");
                 Ok(self.state.live_config())
             }
+            Command::Park { users } => {
+                self.state.control.park_for_coordinator(users);
+                Ok(self.state.live_config())
+            }
         }
     }
 

@@ -27,7 +27,6 @@ pub mod junit;
 mod junit_notes;
 mod pacer;
 mod plan;
-mod reduction;
 mod render;
 mod run_state;
 mod schedule;
@@ -36,7 +35,9 @@ mod stats;
 mod stop;
 mod traceparent;
 mod transport;
-mod window;
+
+// Shared with the coordinator, which judges load reduction on merged seconds.
+use lt_protocol::{reduction, window};
 
 pub use engine::{Engine, RunOptions};
 pub use handle::EngineHandle;

@@ -15,4 +15,8 @@ pub enum Command {
     /// Emergency stop of a network generator: it exits its process on receipt, dropping every
     /// connection to the target.
     StopNow,
+    /// To a network generator of a session with `protection.load_reduction`: park `users` of its
+    /// users from now on. The coordinator decides load reduction on the merged seconds and
+    /// sends each generator its share; a generator then runs no reduction of its own.
+    Park { users: u32 },
 }

@@ -16,8 +16,12 @@ mod histogram;
 pub mod judge;
 mod latency_buckets;
 mod launch;
+pub mod reduction;
 mod report;
+mod run_report;
+mod run_totals;
 mod tick_histograms;
+pub mod window;
 
 pub use command::Command;
 pub use error_key::{ErrorKey, message_kind};
@@ -38,6 +42,8 @@ pub use report::{
     EndReason, EndpointReport, ErrorGroup, FlowReport, INSECURE_TLS_WARNING, Report,
     ThresholdOutcome,
 };
+pub use run_report::{FlowName, RowName, RunFacts, RunShape, build_report};
+pub use run_totals::{JourneyTotals, RowSecond, RowTotals, RunTotals};
 pub use tick_histograms::TickHistograms;
 
 use serde::{Deserialize, Serialize};

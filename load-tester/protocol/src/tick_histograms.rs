@@ -16,4 +16,8 @@ pub struct TickHistograms {
     /// Open model: how late this second's requests left.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_lag: Option<String>,
+    /// With `latency.correction`: each request row's corrected latency this second, in
+    /// [`crate::Tick::endpoints`] order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrected: Vec<String>,
 }

@@ -34,6 +34,9 @@ const JOIN_LIMIT: Duration = Duration::from_secs(30);
 const START_DELAY: Duration = Duration::from_secs(1);
 /// A generator that sends nothing for this long is lost (ticks are the heartbeat).
 pub const LOSS_AFTER: Duration = Duration::from_secs(3);
+/// Ids of the changes that undo a change some generators refused (the supervisor's ids count up
+/// from 1 and never reach them).
+const UNDO_IDS: u64 = 1 << 63;
 /// How long a local generator's exit is waited for once its connection closed.
 const EXIT_LIMIT: Duration = Duration::from_secs(5);
 
@@ -131,13 +134,16 @@ impl Coordinator {
         drop(lines_tx);
         self.set_health(|g| g.state = GeneratorState::Running, None);
         let mut state = Run {
-            merger: Merger::new(self.count),
+            merger: Merger::new(self.count, self.scenario.protection.load_reduction.clone()),
             forwarded: Vec::new(),
             changes: HashMap::new(),
             end: None,
             warnings: Vec::new(),
             stopping_now: false,
             config: None,
+            parked: 0,
+            undoing: HashMap::new(),
+            undo_serial: 0,
         };
         let mut clock = tokio::time::interval(Duration::from_millis(250));
         let mut supervisor_gone = false;
@@ -219,7 +225,7 @@ impl Coordinator {
         if let Some(report) = merge_reports(
             &self.scenario,
             &reports,
-            &state.merger.totals,
+            &state.merger,
             state.end.take(),
             std::mem::take(&mut state.warnings),
         ) {
@@ -324,7 +330,28 @@ impl Coordinator {
                 }
             }
             WorkerEvent::Error(e) => vec![WorkerEvent::Error(e)],
-            WorkerEvent::Change(outcome) => state.answer(i, *outcome),
+            WorkerEvent::Change(outcome) => {
+                if let Some(index) = state.undoing.remove(&outcome.id) {
+                    if let Some(refusal) = &outcome.refused {
+                        let why = refusal.problems.join("; ");
+                        tracing::warn!(session = %self.session_id, generator = index, "undoing a live change was refused: {why}");
+                        state.warnings.push(format!(
+                            "generator {index} of {} refused to undo a live change the others refused: {why}",
+                            self.count
+                        ));
+                    }
+                    return Vec::new();
+                }
+                let (events, undo) = state.answer(i, *outcome);
+                for (index, change) in undo {
+                    state.undo_serial += 1;
+                    let id = UNDO_IDS | state.undo_serial;
+                    state.undoing.insert(id, index);
+                    let line = encode_command(&Command::Change { id, change });
+                    let _ = links[index].write.write_all(line.as_bytes()).await;
+                }
+                events
+            }
             WorkerEvent::Finished(report) => {
                 links[i].report = Some(*report);
                 Vec::new()
@@ -349,6 +376,8 @@ impl Coordinator {
                 broadcast(links, &Command::StopNow).await;
                 Vec::new()
             }
+            // The coordinator's own decision, never the supervisor's.
+            Command::Park { .. } => Vec::new(),
             Command::Change { id, change } => {
                 let live: Vec<bool> = links.iter().map(|l| !l.ended && !l.lost).collect();
                 if let Some(users) = change.users
@@ -372,21 +401,15 @@ impl Coordinator {
                         at_ms: now_ms(),
                     }))];
                 }
-                for (i, link) in links.iter_mut().enumerate() {
-                    if !live[i] {
-                        continue;
-                    }
-                    let Some(segment) = Segment::new(i as u32, self.count) else {
-                        continue;
-                    };
-                    let part = LiveChange {
+                self.send_shares(links, |segment| Command::Change {
+                    id,
+                    change: LiveChange {
                         users: change.users.map(|u| segment.share_of(u)),
                         arrival_rate: change.arrival_rate.map(|r| r.map(|r| segment.rate_of(r))),
                         ..change.clone()
-                    };
-                    let line = encode_command(&Command::Change { id, change: part });
-                    let _ = link.write.write_all(line.as_bytes()).await;
-                }
+                    },
+                })
+                .await;
                 state.changes.insert(
                     id,
                     PendingChange {
@@ -400,13 +423,23 @@ impl Coordinator {
         }
     }
 
-    /// Notes the settings in force and judges the error budget on merged seconds: crossing it
-    /// stops every generator.
+    /// Notes the settings in force, judges the error budget on merged seconds (crossing it
+    /// stops every generator) and hands load reduction's decision to the generators, each its
+    /// share of the parked users.
     async fn after_merged(&self, state: &mut Run, links: &mut [Link], merged: &[WorkerEvent]) {
         let max = self.scenario.protection.max_errors_per_minute;
         for event in merged {
             if let WorkerEvent::Tick(tick) = event {
                 state.config = Some(tick.config.clone());
+                if let Some(reduction) = tick.load_reduction
+                    && reduction.parked_users != state.parked
+                {
+                    state.parked = reduction.parked_users;
+                    self.send_shares(links, |segment| Command::Park {
+                        users: segment.share_of(reduction.parked_users),
+                    })
+                    .await;
+                }
                 if let Some(max) = max
                     && tick.errors_last_minute > max
                     && state.end.is_none()
@@ -421,6 +454,20 @@ impl Coordinator {
                     broadcast(links, &Command::Stop).await;
                 }
             }
+        }
+    }
+
+    /// Sends each live generator the command made for its segment.
+    async fn send_shares(&self, links: &mut [Link], command: impl Fn(Segment) -> Command) {
+        for (i, link) in links.iter_mut().enumerate() {
+            if link.ended || link.lost {
+                continue;
+            }
+            let Some(segment) = Segment::new(i as u32, self.count) else {
+                continue;
+            };
+            let line = encode_command(&command(segment));
+            let _ = link.write.write_all(line.as_bytes()).await;
         }
     }
 
@@ -515,6 +562,11 @@ struct Run {
     stopping_now: bool,
     /// The settings in force, as the last merged second says.
     config: Option<LiveConfig>,
+    /// Users parked by load reduction, as last sent to the generators.
+    parked: u32,
+    /// Changes sent to undo a generator's part of a refused change, by id: the generator.
+    undoing: HashMap<u64, usize>,
+    undo_serial: u64,
 }
 
 impl Run {
@@ -527,11 +579,17 @@ impl Run {
         })
     }
 
-    /// Generator `i`'s verdict on a change; once every generator answered, the session's.
-    fn answer(&mut self, i: usize, outcome: ChangeOutcome) -> Vec<WorkerEvent> {
+    /// Generator `i`'s verdict on a change; once every generator answered, the session's, and
+    /// what to send to undo the generators' parts that applied if another refused (a change is
+    /// all or nothing, across generators as in one process).
+    fn answer(
+        &mut self,
+        i: usize,
+        outcome: ChangeOutcome,
+    ) -> (Vec<WorkerEvent>, Vec<(usize, LiveChange)>) {
         let id = outcome.id;
         let Some(pending) = self.changes.get_mut(&id) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         if let Some(slot) = pending.answers.get_mut(i) {
             *slot = Some(outcome);
@@ -542,24 +600,58 @@ impl Run {
             .zip(&pending.expected)
             .all(|(a, expected)| a.is_some() || !expected);
         if !done {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
         let Some(pending) = self.changes.remove(&id) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
-        let answers: Vec<ChangeOutcome> = pending.answers.into_iter().flatten().collect();
-        let Some(first) = answers.first() else {
-            return Vec::new();
+        let answers: Vec<(usize, ChangeOutcome)> = pending
+            .answers
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, a)| a.map(|a| (i, a)))
+            .collect();
+        if answers.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        let before = sum_configs(answers.iter().map(|(_, a)| &a.before));
+        let refused = answers.iter().find_map(|(_, a)| a.refused.clone());
+        let undo: Vec<(usize, LiveChange)> = match refused {
+            Some(_) => answers
+                .iter()
+                .filter(|(_, a)| a.refused.is_none())
+                .map(|(i, a)| (*i, undo_of(a)))
+                .collect(),
+            None => Vec::new(),
         };
         let merged = ChangeOutcome {
             id,
             change: pending.change,
-            before: sum_configs(answers.iter().map(|a| &a.before)),
-            after: sum_configs(answers.iter().map(|a| &a.after)),
-            refused: answers.iter().find_map(|a| a.refused.clone()),
-            at_ms: answers.iter().map(|a| a.at_ms).max().unwrap_or(first.at_ms),
+            after: match refused {
+                Some(_) => before.clone(),
+                None => sum_configs(answers.iter().map(|(_, a)| &a.after)),
+            },
+            before,
+            refused,
+            at_ms: answers.iter().map(|(_, a)| a.at_ms).max().unwrap_or(0),
         };
-        vec![WorkerEvent::Change(Box::new(merged))]
+        (vec![WorkerEvent::Change(Box::new(merged))], undo)
+    }
+}
+
+/// The change that puts back what `applied` changed on one generator.
+fn undo_of(applied: &ChangeOutcome) -> LiveChange {
+    let (change, before) = (&applied.change, &applied.before);
+    LiveChange {
+        users: change.users.map(|_| before.users),
+        weights: change.weights.as_ref().map(|weights| {
+            weights
+                .keys()
+                .filter_map(|name| before.weights.get(name).map(|w| (name.clone(), *w)))
+                .collect()
+        }),
+        think_time: change.think_time.map(|_| before.think_time),
+        arrival_rate: change.arrival_rate.map(|_| before.arrival_rate),
     }
 }
 
@@ -617,4 +709,94 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(users: u32, a: f64) -> LiveConfig {
+        LiveConfig {
+            users,
+            weights: [("a".to_string(), a), ("b".to_string(), 1.0)].into(),
+            think_time: Default::default(),
+            arrival_rate: None,
+        }
+    }
+
+    fn run() -> Run {
+        Run {
+            merger: Merger::new(2, None),
+            forwarded: Vec::new(),
+            changes: HashMap::new(),
+            end: None,
+            warnings: Vec::new(),
+            stopping_now: false,
+            config: None,
+            parked: 0,
+            undoing: HashMap::new(),
+            undo_serial: 0,
+        }
+    }
+
+    #[test]
+    fn a_change_one_generator_refused_is_undone_on_the_others_and_refused_for_the_session() {
+        let mut state = run();
+        let change = LiveChange {
+            users: Some(6),
+            weights: Some([("a".to_string(), 0.0)].into()),
+            ..LiveChange::default()
+        };
+        state.changes.insert(
+            7,
+            PendingChange {
+                change: change.clone(),
+                answers: vec![None, None],
+                expected: vec![true, true],
+            },
+        );
+        let part = LiveChange {
+            users: Some(3),
+            ..change.clone()
+        };
+        let applied = ChangeOutcome {
+            id: 7,
+            change: part.clone(),
+            before: config(2, 3.0),
+            after: config(3, 0.0),
+            refused: None,
+            at_ms: 10,
+        };
+        let refusal = Refusal {
+            code: "invalid_change".into(),
+            problems: vec!["users: over this generator's cap".into()],
+            unknown_endpoints: Vec::new(),
+            cap: None,
+        };
+        let refused = ChangeOutcome {
+            id: 7,
+            change: part,
+            before: config(2, 3.0),
+            after: config(2, 3.0),
+            refused: Some(refusal.clone()),
+            at_ms: 12,
+        };
+        let (events, undo) = state.answer(0, applied);
+        assert!(events.is_empty() && undo.is_empty());
+        let (events, undo) = state.answer(1, refused);
+        // Generator 0 gets back exactly what it had, and only what the change touched.
+        let expected = LiveChange {
+            users: Some(2),
+            weights: Some([("a".to_string(), 3.0)].into()),
+            ..LiveChange::default()
+        };
+        assert_eq!(undo, vec![(0, expected)]);
+        let [WorkerEvent::Change(outcome)] = events.as_slice() else {
+            panic!("{events:?}")
+        };
+        assert_eq!(outcome.refused, Some(refusal));
+        assert_eq!(outcome.before, outcome.after);
+        assert_eq!(outcome.before.users, 4);
+        assert_eq!(outcome.at_ms, 12);
+    }
 }

@@ -10,43 +10,18 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use lt_protocol::reduction::Reduction;
+use lt_protocol::window::SecondCounts;
 use lt_protocol::{
     BreakerState, EndpointTick, EndpointTotals, FailureCounts, FlowTick, FlowTotals,
-    GeneratorStats, LATENCY_BUCKETS_S, LatencyHistogram, ReductionState, Tick,
+    GeneratorStats, JourneyTotals, LatencyHistogram, ReductionState, RowSecond, RowTotals,
+    RunTotals, Tick,
 };
+use lt_scenario::LoadReduction;
 
 /// How long a second waits for its slowest generator.
 pub const CLOSE_AFTER: Duration = Duration::from_secs(2);
 const BUDGET_WINDOW_SECONDS: u64 = 60;
-
-/// One request row since the start, over every generator.
-#[derive(Debug, Default, Clone)]
-pub struct RowTotals {
-    pub requests: u64,
-    pub failures: FailureCounts,
-    pub short_circuited: u64,
-    pub dropped: u64,
-    pub latency: LatencyHistogram,
-}
-
-/// One flow since the start, over every generator.
-#[derive(Debug, Default, Clone)]
-pub struct FlowSums {
-    pub started: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub journey: LatencyHistogram,
-}
-
-/// The session's totals since the start, over every generator: what the final report is judged
-/// on.
-#[derive(Debug, Default)]
-pub struct Totals {
-    pub rows: Vec<RowTotals>,
-    pub flows: Vec<FlowSums>,
-    pub all: LatencyHistogram,
-    pub schedule_lag: LatencyHistogram,
-}
 
 /// A second some generators have sent.
 #[derive(Debug)]
@@ -62,22 +37,32 @@ pub struct Merger {
     pending: BTreeMap<u64, Pending>,
     /// The last second closed.
     closed: u64,
-    pub totals: Totals,
+    /// The session's totals since the start, over every generator: what the final report is
+    /// made from.
+    pub totals: RunTotals,
+    /// The most users active at once over every generator (merged seconds).
+    pub peak_active_users: u32,
     /// Failures per closed second, for the error budget.
     budget: VecDeque<(u64, u64)>,
     /// Parts that came after their second was closed.
     pub late_ticks: u64,
+    /// `protection.load_reduction`, judged on merged seconds.
+    reduction: Option<Reduction>,
 }
 
 impl Merger {
-    pub fn new(count: u32) -> Merger {
+    /// A merger of `count` generators' seconds; with `reduction`, load reduction is judged on
+    /// the merged seconds (each merged tick says how many users are parked in all).
+    pub fn new(count: u32, reduction: Option<LoadReduction>) -> Merger {
         Merger {
             live: vec![true; count as usize],
             pending: BTreeMap::new(),
             closed: 0,
-            totals: Totals::default(),
+            totals: RunTotals::default(),
+            peak_active_users: 0,
             budget: VecDeque::new(),
             late_ticks: 0,
+            reduction: reduction.map(Reduction::new),
         }
     }
 
@@ -89,14 +74,7 @@ impl Merger {
         }
         if tick.second <= self.closed {
             self.late_ticks += 1;
-            let (second_rows, second_flows, lag) = decode(&tick);
-            add_to_totals(
-                &mut self.totals,
-                &tick,
-                &second_rows,
-                &second_flows,
-                lag.as_ref(),
-            );
+            add_to_totals(&mut self.totals, &tick, &Decoded::of(&tick));
             return Vec::new();
         }
         let count = self.live.len();
@@ -158,6 +136,7 @@ impl Merger {
         self.closed = self.closed.max(second);
         let parts: Vec<Tick> = pending.parts.into_iter().flatten().collect();
         let mut merged = merge_second(&mut self.totals, &parts);
+        self.peak_active_users = self.peak_active_users.max(merged.active_users);
         let failures = merged.failures;
         self.budget.push_back((second, failures));
         while self
@@ -168,50 +147,66 @@ impl Merger {
             self.budget.pop_front();
         }
         merged.errors_last_minute = self.errors_last_minute();
+        if let Some(reduction) = &mut self.reduction {
+            let counts = SecondCounts {
+                requests: merged.requests,
+                failures: merged.failures,
+            };
+            let parked = reduction.on_second(second, counts, merged.target_users);
+            merged.load_reduction = Some(ReductionState {
+                parked_users: parked,
+                window_error_rate: reduction.window_error_rate(),
+            });
+        }
         merged
     }
 }
 
-/// A tick's second histograms, decoded (empty histograms where a part carried none).
-fn decode(
-    tick: &Tick,
-) -> (
-    Vec<LatencyHistogram>,
-    Vec<LatencyHistogram>,
-    Option<LatencyHistogram>,
-) {
-    let read = |text: Option<&String>| {
-        text.and_then(|t| match LatencyHistogram::decode(t) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                tracing::warn!(second = tick.second, "{e}");
-                None
-            }
-        })
-        .unwrap_or_default()
-    };
-    let whole = tick.histograms.as_ref();
-    let rows = (0..tick.endpoints.len())
-        .map(|i| read(whole.and_then(|h| h.endpoints.get(i))))
-        .collect();
-    let flows = (0..tick.flows.len())
-        .map(|i| read(whole.and_then(|h| h.flows.get(i))))
-        .collect();
-    let lag = tick
-        .schedule_lag
-        .is_some()
-        .then(|| read(whole.and_then(|h| h.schedule_lag.as_ref())));
-    (rows, flows, lag)
+/// A part's second histograms, decoded (empty histograms where a part carried none).
+struct Decoded {
+    rows: Vec<LatencyHistogram>,
+    flows: Vec<LatencyHistogram>,
+    lag: Option<LatencyHistogram>,
+    /// With `latency.correction`: each row's corrected latencies.
+    corrected: Option<Vec<LatencyHistogram>>,
+}
+
+impl Decoded {
+    fn of(tick: &Tick) -> Decoded {
+        let read = |text: Option<&String>| {
+            text.and_then(|t| match LatencyHistogram::decode(t) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    tracing::warn!(second = tick.second, "{e}");
+                    None
+                }
+            })
+            .unwrap_or_default()
+        };
+        let whole = tick.histograms.as_ref();
+        let rows_n = tick.endpoints.len();
+        Decoded {
+            rows: (0..rows_n)
+                .map(|i| read(whole.and_then(|h| h.endpoints.get(i))))
+                .collect(),
+            flows: (0..tick.flows.len())
+                .map(|i| read(whole.and_then(|h| h.flows.get(i))))
+                .collect(),
+            lag: tick
+                .schedule_lag
+                .is_some()
+                .then(|| read(whole.and_then(|h| h.schedule_lag.as_ref()))),
+            corrected: tick.corrected_latency.is_some().then(|| {
+                (0..rows_n)
+                    .map(|i| read(whole.and_then(|h| h.corrected.get(i))))
+                    .collect()
+            }),
+        }
+    }
 }
 
 /// Adds one part's second into the totals.
-fn add_to_totals(
-    totals: &mut Totals,
-    tick: &Tick,
-    rows: &[LatencyHistogram],
-    flows: &[LatencyHistogram],
-    lag: Option<&LatencyHistogram>,
-) {
+fn add_to_totals(totals: &mut RunTotals, tick: &Tick, part: &Decoded) {
     if totals.rows.len() < tick.endpoints.len() {
         totals
             .rows
@@ -220,29 +215,29 @@ fn add_to_totals(
     if totals.flows.len() < tick.flows.len() {
         totals
             .flows
-            .resize_with(tick.flows.len(), FlowSums::default);
+            .resize_with(tick.flows.len(), JourneyTotals::default);
     }
-    for ((t, e), h) in totals.rows.iter_mut().zip(&tick.endpoints).zip(rows) {
-        t.requests += e.requests;
-        t.failures.merge(&e.failures);
-        t.short_circuited += e.short_circuited;
-        t.dropped += e.dropped;
-        t.latency.merge(h);
-        totals.all.merge(h);
+    for (i, (e, h)) in tick.endpoints.iter().zip(&part.rows).enumerate() {
+        let second = RowSecond {
+            requests: e.requests,
+            failures: &e.failures,
+            short_circuited: e.short_circuited,
+            dropped: e.dropped,
+            latency: h,
+            corrected: part.corrected.as_ref().and_then(|c| c.get(i)),
+        };
+        totals.add_row(i, second);
     }
-    for ((t, f), h) in totals.flows.iter_mut().zip(&tick.flows).zip(flows) {
-        t.started += f.started;
-        t.completed += f.completed;
-        t.failed += f.failed;
-        t.journey.merge(h);
+    for ((t, f), h) in totals.flows.iter_mut().zip(&tick.flows).zip(&part.flows) {
+        t.add(f.started, f.completed, f.failed, h);
     }
-    if let Some(lag) = lag {
+    if let Some(lag) = &part.lag {
         totals.schedule_lag.merge(lag);
     }
 }
 
 /// One second of every generator, as one tick; adds it to `totals`.
-fn merge_second(totals: &mut Totals, parts: &[Tick]) -> Tick {
+fn merge_second(totals: &mut RunTotals, parts: &[Tick]) -> Tick {
     let Some(first) = parts.first() else {
         unreachable!("a pending second has at least one part")
     };
@@ -251,6 +246,7 @@ fn merge_second(totals: &mut Totals, parts: &[Tick]) -> Tick {
     let mut rows = vec![LatencyHistogram::new(); rows_n];
     let mut journeys = vec![LatencyHistogram::new(); flows_n];
     let mut lag: Option<LatencyHistogram> = None;
+    let mut corrected: Option<Vec<LatencyHistogram>> = None;
     let mut endpoints: Vec<EndpointTick> = first
         .endpoints
         .iter()
@@ -313,8 +309,8 @@ fn merge_second(totals: &mut Totals, parts: &[Tick]) -> Tick {
         histograms: None,
     };
     for part in parts {
-        let (part_rows, part_flows, part_lag) = decode(part);
-        add_to_totals(totals, part, &part_rows, &part_flows, part_lag.as_ref());
+        let decoded = Decoded::of(part);
+        add_to_totals(totals, part, &decoded);
         merged.at_ms = merged.at_ms.max(part.at_ms);
         merged.elapsed_s = merged.elapsed_s.max(part.elapsed_s);
         merged.remaining_s = merged.remaining_s.min(part.remaining_s);
@@ -330,21 +326,13 @@ fn merge_second(totals: &mut Totals, parts: &[Tick]) -> Tick {
         if let Some(rate) = part.config.arrival_rate {
             *merged.config.arrival_rate.get_or_insert(0.0) += rate;
         }
-        if let Some(r) = part.load_reduction {
-            let m = merged.load_reduction.get_or_insert(ReductionState {
-                parked_users: 0,
-                window_error_rate: 0.0,
-            });
-            m.parked_users += r.parked_users;
-            m.window_error_rate = m.window_error_rate.max(r.window_error_rate);
-        }
         if let Some(g) = &part.generator {
             merged.generator = Some(worst(merged.generator.take(), g));
         }
         for (i, (e, h)) in part
             .endpoints
             .iter()
-            .zip(part_rows)
+            .zip(&decoded.rows)
             .enumerate()
             .take(rows_n)
         {
@@ -354,50 +342,57 @@ fn merge_second(totals: &mut Totals, parts: &[Tick]) -> Tick {
             m.short_circuited += e.short_circuited;
             m.dropped += e.dropped;
             m.breaker = worse(m.breaker, e.breaker);
-            rows[i].merge(&h);
+            rows[i].merge(h);
         }
-        for (i, (f, h)) in part.flows.iter().zip(part_flows).enumerate().take(flows_n) {
+        for (i, (f, h)) in part
+            .flows
+            .iter()
+            .zip(&decoded.flows)
+            .enumerate()
+            .take(flows_n)
+        {
             let m = &mut flows[i];
             m.started += f.started;
             m.completed += f.completed;
             m.failed += f.failed;
-            journeys[i].merge(&h);
+            journeys[i].merge(h);
         }
-        if let Some(l) = part_lag {
-            lag.get_or_insert_with(LatencyHistogram::new).merge(&l);
+        if let Some(l) = &decoded.lag {
+            lag.get_or_insert_with(LatencyHistogram::new).merge(l);
+        }
+        if let Some(part_corrected) = &decoded.corrected {
+            let sum = corrected.get_or_insert_with(|| vec![LatencyHistogram::new(); rows_n]);
+            for (s, h) in sum.iter_mut().zip(part_corrected) {
+                s.merge(h);
+            }
         }
     }
     let mut second_all = LatencyHistogram::new();
-    for ((m, h), t) in endpoints.iter_mut().zip(&rows).zip(&totals.rows) {
+    let mut second_corrected = corrected.as_ref().map(|_| LatencyHistogram::new());
+    for (i, ((m, h), t)) in endpoints
+        .iter_mut()
+        .zip(&rows)
+        .zip(&totals.rows)
+        .enumerate()
+    {
         second_all.merge(h);
         m.latency = h.latency();
-        let whole = t.latency.latency();
-        let timed = t.latency.count();
-        m.totals = EndpointTotals {
-            requests: t.requests,
-            failures: t.failures,
-            short_circuited: t.short_circuited,
-            latency: whole,
-            timed,
-            latency_sum_s: whole.avg / 1000.0 * timed as f64,
-            latency_buckets: t.latency.cumulative_counts(&LATENCY_BUCKETS_S),
-            dropped: t.dropped,
-            corrected_latency: None,
-        };
+        m.totals = t.tick_totals();
+        if let (Some(sum), Some(c)) = (second_corrected.as_mut(), corrected.as_ref()) {
+            sum.merge(&c[i]);
+            m.corrected_latency = Some(c[i].latency());
+        }
     }
     for ((m, h), t) in flows.iter_mut().zip(&journeys).zip(&totals.flows) {
         m.journey = h.latency();
-        m.totals = FlowTotals {
-            started: t.started,
-            completed: t.completed,
-            failed: t.failed,
-            journey: t.journey.latency(),
-        };
+        m.totals = t.tick_totals();
     }
+    merged.corrected_latency = second_corrected.as_ref().map(LatencyHistogram::latency);
+    merged.total_corrected_latency = totals.corrected.as_ref().map(LatencyHistogram::latency);
     merged.latency = second_all.latency();
-    merged.total_requests = totals.rows.iter().map(|r| r.requests).sum();
-    merged.total_failures = totals.rows.iter().map(|r| r.failures.total()).sum();
-    merged.total_dropped = totals.rows.iter().map(|r| r.dropped).sum();
+    merged.total_requests = totals.requests();
+    merged.total_failures = totals.failures();
+    merged.total_dropped = totals.dropped();
     merged.total_latency = totals.all.latency();
     merged.schedule_lag = lag.map(|l| l.latency());
     if merged.remaining_s == f64::MAX {
@@ -501,7 +496,7 @@ mod tests {
     #[test]
     fn a_merged_second_is_one_histogram_of_every_sample() {
         let now = Instant::now();
-        let mut m = Merger::new(3);
+        let mut m = Merger::new(3, None);
         let samples: [&[u64]; 3] = [&[1_000, 2_000, 90_000], &[5_000], &[3_000, 250_000]];
         assert!(m.add(0, part(1, samples[0], 1), now).is_empty());
         assert!(m.add(2, part(1, samples[2], 0), now).is_empty());
@@ -529,7 +524,7 @@ mod tests {
     #[test]
     fn a_slow_or_lost_generator_holds_a_second_back_only_so_long() {
         let now = Instant::now();
-        let mut m = Merger::new(2);
+        let mut m = Merger::new(2, None);
         assert!(m.add(0, part(1, &[1_000], 0), now).is_empty());
         assert!(m.add(0, part(2, &[1_000], 0), now).is_empty());
         // Overdue: both seconds close with what they have, in order.
@@ -544,5 +539,62 @@ mod tests {
         assert!(m.add(0, part(3, &[1_000], 0), now).is_empty());
         assert_eq!(m.lose(1, now).len(), 1);
         assert_eq!(m.add(0, part(4, &[1_000], 0), now).len(), 1);
+    }
+
+    #[test]
+    fn corrected_latencies_merge_like_the_measured_ones() {
+        let now = Instant::now();
+        let mut m = Merger::new(2, None);
+        let with_corrected = |second, micros: &[u64], corrected: &[u64]| {
+            let mut tick = part(second, micros, 0);
+            let mut h = LatencyHistogram::new();
+            for &c in corrected {
+                h.record(c);
+            }
+            tick.corrected_latency = Some(h.latency());
+            if let Some(whole) = tick.histograms.as_mut() {
+                whole.corrected = vec![h.encode()];
+            }
+            tick
+        };
+        assert!(
+            m.add(0, with_corrected(1, &[1_000], &[1_000, 400_000]), now)
+                .is_empty()
+        );
+        let closed = m.add(
+            1,
+            with_corrected(1, &[2_000], &[2_000, 9_000, 800_000]),
+            now,
+        );
+        let mut one = LatencyHistogram::new();
+        for c in [1_000, 400_000, 2_000, 9_000, 800_000] {
+            one.record(c);
+        }
+        let t = &closed[0];
+        assert_eq!(t.corrected_latency, Some(one.latency()));
+        assert_eq!(t.total_corrected_latency, Some(one.latency()));
+        assert_eq!(t.endpoints[0].corrected_latency, Some(one.latency()));
+        assert_eq!(t.endpoints[0].totals.corrected_latency, Some(one.latency()));
+        assert_eq!(m.totals.corrected.as_ref().map(|h| h.count()), Some(5));
+    }
+
+    #[test]
+    fn load_reduction_is_one_decision_on_the_merged_seconds() {
+        let now = Instant::now();
+        let reduction = LoadReduction {
+            error_rate: 0.5,
+            window: Duration::from_secs(2),
+            reduce_by: 0.5,
+            min_users: 2,
+            restore_every: Duration::from_secs(60),
+        };
+        let mut m = Merger::new(2, Some(reduction));
+        // One generator fails every request, the other none: 3 of 5 failed together, over the
+        // limit, though the second generator alone is not.
+        m.add(0, part(1, &[1_000, 1_000, 1_000], 3), now);
+        let closed = m.add(1, part(1, &[1_000, 1_000], 0), now);
+        let state = closed[0].load_reduction.unwrap();
+        // Four users in all (two each): half of them parked.
+        assert_eq!(state.parked_users, 2);
     }
 }

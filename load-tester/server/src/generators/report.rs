@@ -1,165 +1,63 @@
-//! The session's one report from its generators' reports: counts added up, every latency read
-//! from the merged histograms (the coordinator's totals of every second), and the thresholds
-//! judged again on the merged figures by the same function a single run uses (the generators'
-//! own verdicts, each on its share, are ignored).
+//! The session's one report from its generators' reports: counts, latencies and rates from the
+//! merged totals (the coordinator's sum of every second), built and judged by the same function
+//! a single run uses ([`lt_protocol::build_report`]); the generators' own verdicts, each on its
+//! share, are ignored. From their reports come only what seconds do not carry: the run's span,
+//! the asked arrivals, error groups and generator figures.
 
 use std::collections::BTreeMap;
 
-use lt_protocol::judge::{Measured, RunFigures, judge_run};
-use lt_protocol::{EndReason, EndpointReport, ErrorGroup, FlowReport, GeneratorReport, Report};
+use lt_protocol::{EndReason, ErrorGroup, GeneratorReport, Report, RunFacts, RunShape};
 use lt_scenario::Scenario;
 
-use super::merge::Totals;
+use super::merge::Merger;
 
 /// Trace ids an error group keeps (as the engine's groups do).
 const TRACE_IDS_PER_GROUP: usize = 5;
 
-/// Merges `reports` (at least one) of `scenario`'s generators with the merged `totals`;
+/// Merges `reports` (at least one) of `scenario`'s generators with the `merger`'s totals;
 /// `end` (the coordinator's own reason: a lost generator, the error budget) wins over theirs,
 /// and `warnings` join the generators'.
 pub fn merge_reports(
     scenario: &Scenario,
     reports: &[Report],
-    totals: &Totals,
+    merger: &Merger,
     end: Option<EndReason>,
     warnings: Vec<String>,
 ) -> Option<Report> {
-    let first = reports.first()?;
-    let duration_s = reports
-        .iter()
-        .map(|r| r.duration_s)
-        .fold(0.0_f64, f64::max)
-        .max(1e-3);
-    let row = |i: usize| totals.rows.get(i);
-    let endpoints: Vec<EndpointReport> = first
-        .endpoints
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let mut m = EndpointReport {
-                requests: 0,
-                failures: 0,
-                failures_by_class: Default::default(),
-                short_circuited: 0,
-                dropped: 0,
-                latency_corrected_ms: None,
-                latency_ms: row(i).map(|t| t.latency.latency()).unwrap_or_default(),
-                rps: 0.0,
-                ..e.clone()
-            };
-            for r in reports {
-                if let Some(p) = r.endpoints.get(i) {
-                    m.requests += p.requests;
-                    m.failures += p.failures;
-                    m.failures_by_class.merge(&p.failures_by_class);
-                    m.short_circuited += p.short_circuited;
-                    m.dropped += p.dropped;
-                }
-            }
-            m.rps = m.requests as f64 / duration_s;
-            m
-        })
-        .collect();
-    let flows: Vec<FlowReport> = first
-        .flows
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let (started, completed, failed) = reports
-                .iter()
-                .filter_map(|r| r.flows.get(i))
-                .fold((0, 0, 0), |(s, c, x), p| {
-                    (s + p.started, c + p.completed, x + p.failed)
-                });
-            FlowReport {
-                name: f.name.clone(),
-                started,
-                completed,
-                failed,
-                rate: completed as f64 / duration_s,
-                journey_ms: totals
-                    .flows
-                    .get(i)
-                    .map(|t| t.journey.latency())
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    let requests: u64 = endpoints.iter().map(|e| e.requests).sum();
-    let failures: u64 = endpoints.iter().map(|e| e.failures).sum();
-    let dropped: u64 = endpoints.iter().map(|e| e.dropped).sum();
-    let empty = lt_protocol::LatencyHistogram::new();
-    let figures = RunFigures {
-        rows: endpoints
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let measured = Measured {
-                    requests: e.requests,
-                    failures: e.failures,
-                    dropped: e.dropped,
-                    latency: row(i).map_or(&empty, |t| &t.latency),
-                };
-                (e.name.as_str(), measured)
-            })
-            .collect(),
-        flows: flows
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let first_step = format!("{}/", f.name);
-                let dropped = endpoints
-                    .iter()
-                    .find(|e| e.name.starts_with(&first_step))
-                    .map_or(0, |e| e.dropped);
-                let measured = Measured {
-                    requests: f.completed + f.failed,
-                    failures: f.failed,
-                    dropped,
-                    latency: totals.flows.get(i).map_or(&empty, |t| &t.journey),
-                };
-                (f.name.as_str(), measured)
-            })
-            .collect(),
-        all: Measured {
-            requests,
-            failures,
-            dropped,
-            latency: &totals.all,
-        },
-    };
-    let thresholds = judge_run(&scenario.thresholds, &figures, duration_s);
+    if reports.is_empty() {
+        return None;
+    }
+    let duration_s = reports.iter().map(|r| r.duration_s).fold(0.0_f64, f64::max);
     let open_model = reports.iter().any(|r| r.asked_rate.is_some());
-    Some(Report {
-        scenario: first.scenario.clone(),
-        target: first.target.clone(),
+    let asked_arrivals: f64 = reports
+        .iter()
+        .filter_map(|r| r.asked_rate.map(|rate| rate * r.duration_s))
+        .sum();
+    let mut corrections: Vec<String> = Vec::new();
+    for text in reports.iter().filter_map(|r| r.latency_correction.clone()) {
+        if !corrections.contains(&text) {
+            corrections.push(text);
+        }
+    }
+    let shape = RunShape::of(scenario);
+    let max_users = match merger.peak_active_users {
+        0 => reports.iter().map(|r| r.max_users).sum(),
+        peak => peak,
+    };
+    let facts = RunFacts {
+        scenario,
+        shape: &shape,
         started_at_ms: reports.iter().map(|r| r.started_at_ms).min().unwrap_or(0),
         duration_s,
         end_reason: end.unwrap_or_else(|| worst_end(reports)),
-        requests,
-        failures,
-        short_circuited: endpoints.iter().map(|e| e.short_circuited).sum(),
-        rps: requests as f64 / duration_s,
-        error_rate: if requests == 0 {
-            0.0
-        } else {
-            failures as f64 / requests as f64
-        },
-        latency_ms: totals.all.latency(),
-        max_users: reports.iter().map(|r| r.max_users).sum(),
-        endpoints,
-        flows,
-        thresholds,
+        max_users,
+        asked_arrivals: open_model.then_some(asked_arrivals),
+        // Each generator corrects its own share with its own interval (see docs/distributed.md).
+        correction: (!corrections.is_empty()).then(|| corrections.join("; ")),
         errors: merge_errors(reports),
-        dropped,
-        asked_rate: open_model.then(|| reports.iter().filter_map(|r| r.asked_rate).sum()),
-        schedule_lag_ms: open_model.then(|| totals.schedule_lag.latency()),
-        // Corrected latency is each generator's own; it is not merged (see docs/distributed.md).
-        latency_corrected_ms: None,
-        latency_correction: None,
         generator: Some(merge_generators(reports, warnings)),
-        insecure_tls: reports.iter().any(|r| r.insecure_tls),
-    })
+    };
+    Some(lt_protocol::build_report(facts, &merger.totals))
 }
 
 /// The end that says most: failed over aborted over stopped over completed.

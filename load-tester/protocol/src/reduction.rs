@@ -1,4 +1,5 @@
-//! Load reduction: while the error rate over the window is above the limit, park a share of the
+//! Load reduction (a generator's own, or a coordinator's over its generators' merged seconds):
+//! while the error rate over the window is above the limit, park a share of the
 //! active users (never below `min_users`); once it is back under half the limit, bring them back
 //! step by step (half of those parked at each step, one step per `restore_every`).
 
