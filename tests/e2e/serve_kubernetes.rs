@@ -562,3 +562,36 @@ async fn a_bad_launcher_setting_stops_the_server_naming_its_key() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_kubernetes_client_configuration_is_a_clear_start_error() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-kubeconfig").display().to_string();
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("LT_GENERATORS__LAUNCHER", "kubernetes"),
+            ("KUBECONFIG", missing.as_str()),
+            ("LT_GENERATORS__BIND", &format!("127.0.0.1:{}", free_port())),
+        ],
+    )
+    .await;
+    // Not kept when it fails: every start tries again, and says why.
+    for _ in 0..2 {
+        let (status, body) = server
+            .call(
+                "POST",
+                "/api/sessions",
+                Some(json!({ "scenario_yaml": yaml(&target.url(), 4, 2, "5s") })),
+            )
+            .await;
+        assert_eq!(status, 502, "{body}");
+        assert_eq!(body["code"], "launch_failed", "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("generators on Kubernetes: Kubernetes client configuration:"),
+            "{message}"
+        );
+    }
+}

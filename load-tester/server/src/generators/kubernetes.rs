@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lt_kube::{JobHandle, KubernetesLauncher};
+use lt_kube::{JobHandle, KubernetesLauncher, LaunchError};
 use tokio::sync::OnceCell;
 
 use super::settings::GeneratorSettings;
@@ -40,18 +40,23 @@ pub async fn launch(
     let launcher = client
         .get_or_try_init(KubernetesLauncher::from_environment)
         .await
-        .map_err(|e| format!("generators on Kubernetes: {e}"))?
+        .map_err(describe)?
         .clone();
     let spec = settings.kubernetes.spec(session, count);
-    let handle = launcher
-        .launch(&spec, token)
-        .await
-        .map_err(|e| format!("generators on Kubernetes: {e}"))?;
+    let handle = launcher.launch(&spec, token).await.map_err(describe)?;
     Ok(Job {
         launcher,
         handle,
         deleting: false,
     })
+}
+
+/// A launcher error as the start's error (a spec error names the launcher already).
+fn describe(e: LaunchError) -> String {
+    match e {
+        LaunchError::Spec(_) => e.to_string(),
+        _ => format!("generators on Kubernetes: {e}"),
+    }
 }
 
 impl Job {
