@@ -72,16 +72,21 @@ async fn a_shipped_scenario_prints_objects_kubernetes_reads() {
             .as_ref()
             .unwrap()
             .name,
-        "lt-smoke-token"
+        "load-tester-generator-token"
     );
-    // How to create the Secret is said, not printed as a placeholder object.
-    assert!(
-        out.stdout.contains(
-            "kubectl create secret generic lt-smoke-token --namespace perf --from-literal=token="
-        ),
-        "{}",
-        out.stdout
-    );
+    // How to create the Secret is said, not printed as a placeholder object, and how the
+    // coordinator (launcher `external`) gets the same token.
+    for said in [
+        "kubectl create secret generic load-tester-generator-token --namespace perf --from-literal=token=",
+        "launcher = \"external\"",
+        "env: [{name: LT_GENERATOR_TOKEN, valueFrom: {secretKeyRef: {name: load-tester-generator-token, key: token}}}]",
+    ] {
+        assert!(
+            out.stdout.contains(said),
+            "`{said}` missing:\n{}",
+            out.stdout
+        );
+    }
     assert!(!out.stdout.contains("kind: Secret"));
     assert_eq!(binding.role_ref.name, "load-tester-launcher");
     assert_eq!(
@@ -92,7 +97,7 @@ async fn a_shipped_scenario_prints_objects_kubernetes_reads() {
 }
 
 #[tokio::test]
-async fn one_generator_by_default() {
+async fn the_scenarios_generators_by_default() {
     let out = load_tester(&["k8s", "manifest", SMOKE]).await;
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let job: Job = serde_saphyr::from_str(documents(&out.stdout)[4]).unwrap();

@@ -1053,10 +1053,39 @@ export interface components {
              */
             bind: string;
             /**
+             * @description How long every generator of a session has to join once it starts (a duration, `30s`,
+             *     `5m`); the session fails when one is missing by then.
+             * @default 30s
+             */
+            join_timeout: string;
+            /**
+             * @description The Kubernetes launcher's namespace, image and pods (launcher `kubernetes`).
+             * @default {
+             *       "image": "load-tester-lab:0.1.0",
+             *       "namespace": "load-tester",
+             *       "ttl_seconds": 3600
+             *     }
+             */
+            kubernetes: components["schemas"]["KubernetesSettings"];
+            /**
+             * @description Who starts a session's generators: `local` processes, a `kubernetes` Indexed Job the
+             *     server creates and deletes, or `external` (started by someone else with the token in
+             *     `token_env`).
+             * @default local
+             */
+            launcher: components["schemas"]["LauncherKind"];
+            /**
              * @description What a lost generator does to its session.
              * @default abort
              */
             on_loss: components["schemas"]["OnLoss"];
+            /**
+             * @description The environment variable of the server holding the join token of generators started
+             *     by someone else (launcher `external`). Only the name is a setting: the token is never
+             *     in settings, answers or logs.
+             * @default LT_GENERATOR_TOKEN
+             */
+            token_env: string;
         };
         /**
          * @description Where a generator is.
@@ -1106,6 +1135,41 @@ export interface components {
             uptime_s: number;
             version: string;
         };
+        /** @description `[generators.kubernetes]`: where and how the Kubernetes launcher runs generators. */
+        KubernetesSettings: {
+            /**
+             * @description What generators dial, `tcp://HOST:PORT`; default the Service `load-tester-generators` in
+             *     the namespace (`tcp://load-tester-generators.<namespace>.svc:8081`).
+             * @default null
+             */
+            coordinator_url: string | null;
+            /**
+             * @description CPU each generator pod requests (`500m`, `2`); none by default.
+             * @default null
+             */
+            cpu: string | null;
+            /**
+             * @description Image of the generator pods.
+             * @default load-tester-lab:0.1.0
+             */
+            image: string;
+            /**
+             * @description Memory each generator pod requests and is limited to (`512Mi`); none by default.
+             * @default null
+             */
+            memory: string | null;
+            /**
+             * @description Namespace of the Jobs and Secrets (the coordinator's Role must be there).
+             * @default load-tester
+             */
+            namespace: string;
+            /**
+             * Format: int32
+             * @description `ttlSecondsAfterFinished` of the Jobs.
+             * @default 3600
+             */
+            ttl_seconds: number;
+        };
         /** @description Latency figures in milliseconds. */
         Latency: {
             /** Format: double */
@@ -1143,6 +1207,11 @@ export interface components {
         LatencyOptions: {
             correction: components["schemas"]["LatencyCorrection"];
         };
+        /**
+         * @description Where a session's generators run, and who starts them.
+         * @enum {string}
+         */
+        LauncherKind: "local" | "kubernetes" | "external";
         /** @description The data of an SSE `lifecycle` event. */
         LifecycleEvent: {
             /** Format: int64 */
@@ -1621,10 +1690,19 @@ export interface components {
              */
             ec_port: number;
             /**
-             * @description Network generators: `[generators]` in the file, `LT_GENERATORS__BIND` and so on.
+             * @description Network generators: `[generators]` in the file, `LT_GENERATORS__BIND`,
+             *     `LT_GENERATORS__KUBERNETES__NAMESPACE` and so on.
              * @default {
              *       "bind": "127.0.0.1:8081",
-             *       "on_loss": "abort"
+             *       "join_timeout": "30s",
+             *       "kubernetes": {
+             *         "image": "load-tester-lab:0.1.0",
+             *         "namespace": "load-tester",
+             *         "ttl_seconds": 3600
+             *       },
+             *       "launcher": "local",
+             *       "on_loss": "abort",
+             *       "token_env": "LT_GENERATOR_TOKEN"
              *     }
              */
             generators: components["schemas"]["GeneratorSettings"];
@@ -2417,6 +2495,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Another session still waits for its generators joining with the same token (`generators_busy`, launcher `external`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             413: components["responses"]["BodyTooLarge"];
             421: components["responses"]["MisdirectedRequest"];
             /** @description The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running) */
@@ -2430,6 +2517,15 @@ export interface operations {
             };
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Internal"];
+            /** @description The session's generators could not be launched (`launch_failed`): the message names the Kubernetes call that failed and the API's answer, or why there is no Kubernetes client */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     session: {

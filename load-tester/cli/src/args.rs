@@ -195,7 +195,8 @@ pub struct K8sManifestArgs {
     /// The scenario file (read and checked as `validate` does).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Generators (the Job's pods), each running its segment of the load [default: 1].
+    /// Generators (the Job's pods), each running its segment of the load [default: the
+    /// scenario's `load.generators`].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub generators: Option<u32>,
     /// Namespace of every object.

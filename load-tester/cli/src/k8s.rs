@@ -14,11 +14,12 @@ fn manifest(args: &K8sManifestArgs) -> u8 {
     let Some(scenario) = crate::validate::read(&args.file) else {
         return exit::INVALID;
     };
-    // The scenario format has no generator count yet (`load.generators` in the design): the
-    // flag, else one.
-    let generators = args.generators.unwrap_or(1);
+    // The flag, else the scenario's `load.generators`.
+    let generators = args.generators.unwrap_or(scenario.load.generators);
     let mut spec = lt_kube::GeneratorSpec::new(scenario.name.clone(), generators);
     spec.namespace = args.namespace.clone();
+    // The token the coordinator (launcher `external`) and these generators share.
+    spec.secret_name = Some(lt_kube::EXTERNAL_TOKEN_SECRET.to_string());
     spec.coordinator_url = args
         .coordinator
         .clone()

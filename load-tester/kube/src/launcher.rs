@@ -40,8 +40,8 @@ impl KubernetesLauncher {
         KubernetesLauncher { client }
     }
 
-    /// A launcher with the client the environment configures: the pod's ServiceAccount inside a
-    /// cluster, else the kubeconfig (`KUBECONFIG`, `~/.kube/config`).
+    /// A launcher with the client the environment configures: the kubeconfig (`KUBECONFIG`,
+    /// `~/.kube/config`) when there is one, else the pod's ServiceAccount inside a cluster.
     pub async fn from_environment() -> Result<KubernetesLauncher, LaunchError> {
         let client = Client::try_default().await.map_err(LaunchError::Config)?;
         Ok(KubernetesLauncher::new(client))

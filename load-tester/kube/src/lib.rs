@@ -17,8 +17,8 @@ pub use error::{LaunchError, SpecError};
 pub use labels::{SESSION_LABEL, labels};
 pub use launcher::{JobHandle, KubernetesLauncher};
 pub use manifest::{
-    LAUNCHER_ROLE, Manifests, SERVICE_ACCOUNT, SESSION_ENV, TOKEN_ENV, TOKEN_KEY,
-    coordinator_access, generator_job, generator_service, session_job, token_secret,
+    EXTERNAL_TOKEN_SECRET, LAUNCHER_ROLE, Manifests, SERVICE_ACCOUNT, SESSION_ENV, TOKEN_ENV,
+    TOKEN_KEY, coordinator_access, generator_job, generator_service, session_job, token_secret,
 };
 pub use pods::GeneratorPods;
 pub use settings::{KubernetesSettings, LauncherKind};

@@ -27,6 +27,9 @@ pub const TOKEN_ENV: &str = "LT_GENERATOR_TOKEN";
 pub const SESSION_ENV: &str = "LT_SESSION_ID";
 /// The Secret's key holding the token.
 pub const TOKEN_KEY: &str = "token";
+/// The Secret of printed manifests, holding the token shared by the coordinator (launcher
+/// `external`) and the generators people start themselves (one per namespace).
+pub const EXTERNAL_TOKEN_SECRET: &str = "load-tester-generator-token";
 /// The coordinator's ServiceAccount.
 pub const SERVICE_ACCOUNT: &str = "load-tester";
 /// The Role (and RoleBinding) that lets the coordinator launch generators.

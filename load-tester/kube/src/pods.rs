@@ -58,6 +58,33 @@ impl GeneratorPods {
     pub fn has_failed(&self) -> bool {
         self.failed > 0 || self.complete == Some(false)
     }
+
+    /// Pods not created yet (asked for, but neither active nor finished).
+    pub fn not_created(&self) -> u32 {
+        self.expected
+            .saturating_sub(self.active + self.succeeded + self.failed)
+    }
+}
+
+/// `3 asked: 1 ready, 1 starting, 0 not created, 0 succeeded, 1 failed (the Job failed)`.
+impl std::fmt::Display for GeneratorPods {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} asked: {} ready, {} starting, {} not created, {} succeeded, {} failed",
+            self.expected,
+            self.ready.min(self.active),
+            self.active.saturating_sub(self.ready),
+            self.not_created(),
+            self.succeeded,
+            self.failed,
+        )?;
+        match self.complete {
+            Some(true) => f.write_str(" (the Job is complete)"),
+            Some(false) => f.write_str(" (the Job failed)"),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +119,10 @@ mod tests {
         );
         assert_eq!(pods.complete, Some(false));
         assert!(pods.has_failed());
+        assert_eq!(
+            pods.to_string(),
+            "3 asked: 1 ready, 1 starting, 0 not created, 0 succeeded, 1 failed (the Job failed)"
+        );
         let fresh = GeneratorPods::from_job(&Job::default());
         assert_eq!(fresh, GeneratorPods::default());
     }

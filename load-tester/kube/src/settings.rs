@@ -1,31 +1,37 @@
-//! The Kubernetes launcher's settings, as the server's settings file holds them under
-//! `[generators]`: `launcher = "local" | "kubernetes"` and `[generators.kubernetes]`. Plain serde
-//! types: the server layers and reports them (figment names the key and its source).
+//! The launcher settings, as the server's settings file holds them under `[generators]`:
+//! `launcher = "local" | "kubernetes" | "external"` and `[generators.kubernetes]`. Plain serde
+//! types (with their OpenAPI schema): the server layers and reports them (figment names the key
+//! and its source).
 
 use serde::{Deserialize, Serialize};
 
 use crate::spec::{DEFAULT_NAMESPACE, DEFAULT_TTL_SECONDS, GeneratorSpec, default_image};
 
-/// Where a session's generators run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a session's generators run, and who starts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LauncherKind {
-    /// Processes on the coordinator's machine.
+    /// The coordinator starts them as processes on its own machine.
     #[default]
     Local,
-    /// An Indexed Job in a Kubernetes namespace.
+    /// The coordinator creates an Indexed Job (and its token's Secret) in a Kubernetes namespace
+    /// and deletes it when the session ends.
     Kubernetes,
+    /// The coordinator starts nothing: generators started by someone else (the printed
+    /// manifests, `kubectl apply`) join with the token the coordinator was given.
+    External,
 }
 
-/// `[generators.kubernetes]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[generators.kubernetes]`: where and how the Kubernetes launcher runs generators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct KubernetesSettings {
     /// Namespace of the Jobs and Secrets (the coordinator's Role must be there).
     pub namespace: String,
     /// Image of the generator pods.
     pub image: String,
-    /// What generators dial; default the Service `load-tester-generators` in the namespace.
+    /// What generators dial, `tcp://HOST:PORT`; default the Service `load-tester-generators` in
+    /// the namespace (`tcp://load-tester-generators.<namespace>.svc:8081`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinator_url: Option<String>,
     /// `ttlSecondsAfterFinished` of the Jobs.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::manifest::{Manifests, TOKEN_KEY};
+use crate::manifest::{Manifests, TOKEN_ENV, TOKEN_KEY};
 use crate::spec::GeneratorSpec;
 
 /// Documents separated by `---`, in the order given.
@@ -42,12 +42,20 @@ impl Manifests {
 }
 
 /// YAML comment lines saying how to create the Secret the Job reads its token from (it is not
-/// printed: a placeholder applied over the real Secret would replace the token).
+/// printed: a placeholder applied over the real Secret would replace the token), and how the
+/// coordinator gets the same token (`[generators] launcher = "external"`, the variable
+/// [`TOKEN_ENV`] by default).
 pub fn secret_instructions(spec: &GeneratorSpec) -> String {
     format!(
-        "# The generators read their token from the Secret `{secret}` (key `{TOKEN_KEY}`), which\n\
-         # is not printed here. Create it before the Job, with the session's generator token:\n\
-         #   kubectl create secret generic {secret} --namespace {ns} --from-literal={TOKEN_KEY}=TOKEN\n",
+        "# The generators read their join token from the Secret `{secret}` (key `{TOKEN_KEY}`),\n\
+         # which is not printed here. Create it once, with a new random token:\n\
+         #   kubectl create secret generic {secret} --namespace {ns} --from-literal={TOKEN_KEY}=\"$(head -c 32 /dev/urandom | base64)\"\n\
+         # The coordinator needs the same token: run `load-tester serve` with `[generators]\n\
+         # launcher = \"external\"` and the token in its environment variable {TOKEN_ENV} (the name\n\
+         # is the setting `generators.token_env`), e.g. in its container:\n\
+         #   env: [{{name: {TOKEN_ENV}, valueFrom: {{secretKeyRef: {{name: {secret}, key: {TOKEN_KEY}}}}}}}]\n\
+         # Start the session first, then apply the Job: its generators join the session that waits\n\
+         # for them (within `generators.join_timeout`).\n",
         secret = spec.secret_name(),
         ns = spec.namespace,
     )

@@ -87,10 +87,7 @@ impl LiveSettings {
                 message: format!("{}", e.into_inner()),
             })?;
         if let Some((key, message)) = settings.problem() {
-            return Err(Refused {
-                key: key.into(),
-                message,
-            });
+            return Err(Refused { key, message });
         }
         let changed = patch
             .keys()

@@ -33,13 +33,15 @@ impl ScenarioEnv {
         &self.fill_ins
     }
 
-    /// The variables templates read now.
-    pub fn env(&self) -> lt_scenario::Env {
+    /// The variables templates read now, but for `hidden` (the generators' join token: a
+    /// scenario must not send it anywhere).
+    pub fn env(&self, hidden: &str) -> lt_scenario::Env {
         lt_scenario::Env::from_vars(
             std::env::vars_os()
                 .filter_map(|(name, value)| {
                     Some((name.into_string().ok()?, value.into_string().ok()?))
                 })
+                .filter(|(name, _)| name != hidden)
                 .chain(self.fill_ins.iter().cloned()),
         )
     }

@@ -79,7 +79,8 @@ pub struct Settings {
     /// Explore URL for a Tempo datasource); the panel turns trace ids into links with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_url: Option<String>,
-    /// Network generators: `[generators]` in the file, `LT_GENERATORS__BIND` and so on.
+    /// Network generators: `[generators]` in the file, `LT_GENERATORS__BIND`,
+    /// `LT_GENERATORS__KUBERNETES__NAMESPACE` and so on.
     pub generators: crate::generators::GeneratorSettings,
 }
 
@@ -172,7 +173,12 @@ impl Settings {
         let file = file.unwrap_or(Path::new(DEFAULT_FILE));
         let figment = Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("LT_").ignore(&["log"]).split("__"))
+            // `LT_LOG` is the log filter, `LT_GENERATOR_TOKEN` a join token (never a setting).
+            .merge(
+                Env::prefixed("LT_")
+                    .ignore(&["log", "generator_token"])
+                    .split("__"),
+            )
             .merge(FlagsProvider(flags));
         let settings: Settings = figment.extract().map_err(|e| from_figment(&figment, e))?;
         settings.check(&figment)?;
@@ -200,15 +206,21 @@ impl Settings {
         match self.problem() {
             None => Ok(()),
             Some((key, message)) => Err(SettingsError {
-                key: key.to_string(),
-                source_name: source_of(figment, key),
+                source_name: source_of(figment, &key),
+                key,
                 message,
             }),
         }
     }
 
     /// The first setting that is out of range, with what is wrong with it.
-    pub fn problem(&self) -> Option<(&'static str, String)> {
+    pub fn problem(&self) -> Option<(String, String)> {
+        self.own_problem()
+            .map(|(key, message)| (key.to_string(), message))
+            .or_else(|| self.generators.problem())
+    }
+
+    fn own_problem(&self) -> Option<(&'static str, String)> {
         for (key, value) in [
             ("retention", &self.retention),
             ("stop_timeout", &self.stop_timeout),
@@ -420,6 +432,51 @@ mod tests {
                 "https:///{trace_id}",
                 &["trace_url", "with a host"],
             ),
+            (
+                "",
+                "LT_GENERATORS__LAUNCHER",
+                "cloud",
+                &["generators.launcher", "LT_", "cloud"],
+            ),
+            (
+                "[generators.kubernetes]\nnamespace = \"Perf Team\"\n",
+                "",
+                "",
+                &[
+                    "generators.kubernetes.namespace",
+                    "load-tester.toml",
+                    "Perf Team",
+                ],
+            ),
+            (
+                "",
+                "LT_GENERATORS__KUBERNETES__CPU",
+                "fast",
+                &["generators.kubernetes.cpu", "LT_", "fast"],
+            ),
+            (
+                "[generators.kubernetes]\nnamespaces = \"x\"\n",
+                "",
+                "",
+                &["namespaces", "load-tester.toml"],
+            ),
+            (
+                "[generators]\nlauncher = \"external\"\ntoken_env = \"E2E_NOT_SET_JOIN_TOKEN\"\n",
+                "",
+                "",
+                &[
+                    "generators.token_env",
+                    "load-tester.toml",
+                    "E2E_NOT_SET_JOIN_TOKEN",
+                    "not set",
+                ],
+            ),
+            (
+                "",
+                "LT_GENERATORS__JOIN_TIMEOUT",
+                "forever",
+                &["generators.join_timeout", "LT_"],
+            ),
         ];
         for (file, var, value, wanted) in cases {
             figment::Jail::expect_with(|jail| {
@@ -437,6 +494,42 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn generators_launchers_layer_like_every_setting_and_the_token_stays_out() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "load-tester.toml",
+                "[generators]\nlauncher = \"kubernetes\"\n[generators.kubernetes]\nnamespace = \"perf\"\nmemory = \"512Mi\"\n",
+            )?;
+            jail.set_env("LT_GENERATORS__KUBERNETES__IMAGE", "registry.test/lt:1");
+            let s = Settings::load(None, &Flags::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.generators.launcher, lt_kube::LauncherKind::Kubernetes);
+            assert_eq!(s.generators.kubernetes.namespace, "perf");
+            assert_eq!(s.generators.kubernetes.image, "registry.test/lt:1");
+            assert_eq!(s.generators.kubernetes.memory.as_deref(), Some("512Mi"));
+
+            // External: the token from the variable named by `token_env`, never a setting.
+            let secret = "an-external-join-token-of-enough-length-0123";
+            jail.set_env("LT_GENERATORS__LAUNCHER", "external");
+            jail.set_env("LT_GENERATOR_TOKEN", secret);
+            let s = Settings::load(None, &Flags::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.generators.launcher, lt_kube::LauncherKind::External);
+            assert_eq!(s.generators.external_token().as_deref(), Ok(secret));
+            let shown = serde_json::to_string(&s).unwrap();
+            assert!(!shown.contains(secret), "{shown}");
+            jail.set_env("LT_GENERATOR_TOKEN", "short");
+            let e = Settings::load(None, &Flags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("generators.token_env") && e.contains("at least 32"),
+                "{e}"
+            );
+            assert!(!e.contains("short"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -56,6 +56,13 @@ pub enum StartError {
     TooMany { running: usize, cap: u32 },
     #[error("{0}")]
     Io(String),
+    /// The launcher could not start the generators (the Kubernetes call that failed and the
+    /// API's message, or no client configuration, or no external token).
+    #[error("{0}")]
+    Launch(String),
+    /// Another session waits for generators joining with the same token (launcher `external`).
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Store(#[from] lt_store::StoreError),
 }
@@ -72,6 +79,8 @@ pub struct Supervisor {
     sessions: Mutex<HashMap<String, Arc<LiveSession>>>,
     /// Sessions waiting for their network generators.
     generators: Arc<crate::generators::Registry>,
+    /// The Kubernetes client, built at the first session on Kubernetes.
+    kubernetes: crate::generators::KubernetesClient,
 }
 
 impl Supervisor {
@@ -92,12 +101,14 @@ impl Supervisor {
             scenario_env,
             sessions: Mutex::new(HashMap::new()),
             generators: Arc::default(),
+            kubernetes: Default::default(),
         })
     }
 
     /// The variables a scenario's `{{ env.NAME }}` templates read on this server.
     pub fn scenario_env(&self) -> lt_scenario::Env {
-        self.scenario_env.env()
+        self.scenario_env
+            .env(&self.settings.get().generators.token_env)
     }
 
     /// The folder of session `id` (its reports and worker log).
@@ -220,6 +231,7 @@ impl Supervisor {
             .map_err(|e| StartError::Io(format!("the worker log: {e}")))?;
         let mut child = tokio::process::Command::new(&self.exe)
             .envs(self.scenario_env.fill_ins().iter().cloned())
+            .env_remove(&self.settings.get().generators.token_env)
             .arg("worker")
             .arg("--socket")
             .arg(socket)
@@ -267,7 +279,7 @@ impl Supervisor {
         }
     }
 
-    /// Starts a session's generators on this machine and its coordinator (the local launcher).
+    /// Starts a session's generators (by the configured launcher) and its coordinator.
     async fn launch_generators(
         &self,
         session: &LiveSession,
@@ -277,7 +289,7 @@ impl Supervisor {
         let id = session.id.as_str();
         let health = Arc::clone(&session.generators);
         let settings = self.settings.get();
-        crate::generators::start_local(crate::generators::LocalRequest {
+        crate::generators::start(crate::generators::LaunchRequest {
             session_id: id,
             dir,
             exe: &self.exe,
@@ -286,11 +298,11 @@ impl Supervisor {
             scenario: &request.scenario,
             settings: &settings.generators,
             registry: &self.generators,
+            kubernetes: &self.kubernetes,
             health,
         })
         .await
         .map(Started::Generators)
-        .map_err(StartError::Io)
     }
 
     /// Stops `session` gracefully; the worker is killed if it is not done after `stop_timeout`.
@@ -660,7 +672,7 @@ impl Supervisor {
 /// A started session's processes: one worker, or several generators and their coordinator.
 enum Started {
     Worker(Child, u32),
-    Generators(crate::generators::LocalLaunch),
+    Generators(crate::generators::Launched),
 }
 
 impl Started {

@@ -44,7 +44,9 @@ pub async fn health(State(app): State<AppState>) -> Json<Health> {
         (status = 201, description = "Started; `Location` names it", body = Session,
             headers(("Location" = String, description = "The session's URL"))),
         (status = 403, description = "A host the scenario would send to is not on the allow-list (`target_not_allowed`)", body = ErrorBody),
+        (status = 409, description = "Another session still waits for its generators joining with the same token (`generators_busy`, launcher `external`)", body = ErrorBody),
         (status = 422, description = "The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running)", body = ErrorBody),
+        (status = 502, description = "The session's generators could not be launched (`launch_failed`): the message names the Kubernetes call that failed and the API's answer, or why there is no Kubernetes client", body = ErrorBody),
     ),
     security(("bearer" = [])))]
 pub async fn start(
@@ -99,6 +101,13 @@ pub async fn start(
     let session = app.supervisor.start(request).await.map_err(|e| match e {
         StartError::TooMany { running, cap } => ApiError::cap("max_sessions", cap, running + 1),
         StartError::Io(message) => ApiError::internal("starting the worker", message),
+        StartError::Launch(message) => {
+            tracing::error!("launching a session's generators: {message}");
+            ApiError::new(StatusCode::BAD_GATEWAY, "launch_failed", message)
+        }
+        StartError::Busy(message) => {
+            ApiError::new(StatusCode::CONFLICT, "generators_busy", message)
+        }
         StartError::Store(e) => e.into(),
     })?;
     let row = load(&app, &session.id).await?;

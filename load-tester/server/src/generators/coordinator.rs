@@ -28,8 +28,8 @@ use super::report::merge_reports;
 use super::settings::OnLoss;
 use crate::process::kill_group;
 
-/// How long every generator has to say hello once the session starts.
-const JOIN_LIMIT: Duration = Duration::from_secs(30);
+/// How often a Kubernetes Job's pods are read while its generators join.
+const POD_POLL: Duration = Duration::from_secs(2);
 /// The first second starts this long after the welcomes go out.
 const START_DELAY: Duration = Duration::from_secs(1);
 /// A generator that sends nothing for this long is lost (ticks are the heartbeat).
@@ -48,10 +48,14 @@ pub struct Coordinator {
     pub scenario: Scenario,
     pub count: u32,
     pub on_loss: OnLoss,
+    /// How long every generator has to say hello once the session starts.
+    pub join_limit: Duration,
     pub launch: Launch,
     pub joins: mpsc::UnboundedReceiver<Joined>,
     /// The local launcher's processes, by index (none for generators started elsewhere).
     pub children: Vec<Option<Child>>,
+    /// The Kubernetes launcher's Job, deleted when the session ends in any way.
+    pub job: Option<super::kubernetes::Job>,
     pub registry: std::sync::Arc<Registry>,
     /// Where the coordinator notes why a session could not start (the session's log).
     pub log: PathBuf,
@@ -90,6 +94,7 @@ impl Coordinator {
                 self.registry.close(&self.session_id);
                 self.kill_children();
                 self.reap().await;
+                self.delete_job().await;
                 let _ = to_supervisor.shutdown().await;
                 return;
             }
@@ -234,6 +239,7 @@ impl Coordinator {
         send_all(&mut to_supervisor, out).await;
         self.registry.close(&self.session_id);
         self.reap().await;
+        self.delete_job().await;
         let _ = to_supervisor.shutdown().await;
     }
 
@@ -243,9 +249,11 @@ impl Coordinator {
         &mut self,
         commands: &mut tokio::io::Lines<BufReader<tokio::io::ReadHalf<DuplexStream>>>,
     ) -> Result<Vec<Joined>, String> {
-        let deadline = tokio::time::Instant::now() + JOIN_LIMIT;
+        let deadline = tokio::time::Instant::now() + self.join_limit;
         let mut joined: Vec<Joined> = Vec::new();
         let mut poll = tokio::time::interval(Duration::from_millis(50));
+        let mut pod_poll = tokio::time::interval(POD_POLL);
+        pod_poll.tick().await;
         while joined.len() < self.count as usize {
             tokio::select! {
                 j = self.joins.recv() => match j {
@@ -253,11 +261,14 @@ impl Coordinator {
                     None => return Err("the generator listener closed".into()),
                 },
                 command = commands.next_line() => match command {
-                    Ok(Some(line)) => {
-                        if matches!(decode_command(&line), Ok(Command::Stop | Command::StopNow)) {
+                    Ok(Some(line)) => match decode_command(&line) {
+                        Ok(Command::StopNow) => {
+                            self.delete_job_now();
                             return Err("stopped before every generator joined".into());
                         }
-                    }
+                        Ok(Command::Stop) => return Err("stopped before every generator joined".into()),
+                        _ => {}
+                    },
                     Ok(None) | Err(_) => return Err("the session was let go before it started".into()),
                 },
                 _ = poll.tick() => {
@@ -272,8 +283,26 @@ impl Coordinator {
                         }
                     }
                     if tokio::time::Instant::now() >= deadline {
+                        let pods = match &self.job {
+                            Some(job) => format!("; {}", job.describe_pods().await),
+                            None => String::new(),
+                        };
                         return Err(format!(
-                            "only {} of {} generators joined within {JOIN_LIMIT:?}",
+                            "only {} of {} generators joined within {:?} \
+                             (generators.join_timeout){pods}",
+                            joined.len(),
+                            self.count,
+                            self.join_limit,
+                        ));
+                    }
+                }
+                // A generator pod that failed will never join: no need to wait for the bound.
+                _ = pod_poll.tick(), if self.job.is_some() => {
+                    if let Some(job) = &self.job
+                        && let Some(pods) = job.failed_pods().await
+                    {
+                        return Err(format!(
+                            "a generator failed before all joined ({} of {} joined); {pods}",
                             joined.len(),
                             self.count
                         ));
@@ -361,7 +390,7 @@ impl Coordinator {
 
     /// A command from the supervisor.
     async fn on_command(
-        &self,
+        &mut self,
         state: &mut Run,
         links: &mut [Link],
         command: Command,
@@ -374,6 +403,9 @@ impl Coordinator {
             Command::StopNow => {
                 state.stopping_now = true;
                 broadcast(links, &Command::StopNow).await;
+                // Generators exit on `stop_now`; the Job's deletion is the backstop, and the
+                // emergency stop does not wait for the API.
+                self.delete_job_now();
                 Vec::new()
             }
             // The coordinator's own decision, never the supervisor's.
@@ -522,6 +554,20 @@ impl Coordinator {
             .filter(|g| index.is_none_or(|i| i == g.index))
         {
             update(g);
+        }
+    }
+
+    /// Has the Kubernetes Job deleted in the background (emergency stop).
+    fn delete_job_now(&mut self) {
+        if let Some(job) = &mut self.job {
+            job.delete_in_background();
+        }
+    }
+
+    /// Deletes the Kubernetes Job at the session's end (bounded; a failure is logged).
+    async fn delete_job(&mut self) {
+        if let Some(job) = &mut self.job {
+            job.delete().await;
         }
     }
 

@@ -1,31 +1,36 @@
-//! The local launcher: the coordinator starts a session's N generators on this machine as
-//! `load-tester worker --connect …` processes, each its own process group (so emergency stop
-//! SIGKILLs each group, as for a one-process worker), the join token in their environment only.
+//! Starting a session's N generators, by the setting `generators.launcher`: `local` processes
+//! on this machine (`load-tester worker --connect …`, each its own process group, so emergency
+//! stop SIGKILLs each group as for a one-process worker, the join token in their environment
+//! only); a `kubernetes` Indexed Job; or `external` generators that someone else starts with the
+//! server's configured token. Then the session's coordinator.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
+use lt_kube::LauncherKind;
 use lt_protocol::Launch;
 use lt_scenario::Scenario;
 
 use super::coordinator::Coordinator;
 use super::registry::{Registry, new_token};
 use super::settings::GeneratorSettings;
+use crate::supervisor::StartError;
 
-/// What the supervisor knows of a session's local generators.
+/// What the supervisor knows of a session's generators.
 #[derive(Debug)]
-pub struct LocalLaunch {
-    /// Each generator's pid (its process group), by index.
+pub struct Launched {
+    /// Each local generator's pid (its process group), by index; none for generators that run
+    /// elsewhere.
     pub pids: Vec<u32>,
     /// The coordinator's side of the session: event lines to read, command lines to write, as
     /// from a one-process worker.
     pub link: tokio::io::DuplexStream,
 }
 
-/// Everything [`start_local`] needs.
+/// Everything [`start`] needs.
 #[derive(Debug)]
-pub struct LocalRequest<'a> {
+pub struct LaunchRequest<'a> {
     pub session_id: &'a str,
     pub dir: &'a Path,
     pub exe: &'a Path,
@@ -34,55 +39,94 @@ pub struct LocalRequest<'a> {
     pub scenario: &'a Scenario,
     pub settings: &'a GeneratorSettings,
     pub registry: &'a Arc<Registry>,
+    /// The server's Kubernetes client (built at the first session on Kubernetes).
+    pub kubernetes: &'a super::kubernetes::Client,
     /// Where the coordinator shows each generator's health.
     pub health: super::HealthBoard,
 }
 
-/// Opens the session to its generators, starts them, and starts its coordinator.
-pub async fn start_local(request: LocalRequest<'_>) -> Result<LocalLaunch, String> {
+/// Opens the session to its generators, has them started by the configured launcher, and
+/// starts its coordinator. On an error nothing is left running or created.
+pub async fn start(request: LaunchRequest<'_>) -> Result<Launched, StartError> {
+    let id = request.session_id;
     let count = request.scenario.load.generators;
-    let address = super::listener::ensure_listening(request.registry, request.settings.bind)
+    let settings = request.settings;
+    let registry = request.registry;
+    let address = super::listener::ensure_listening(registry, settings.bind)
         .await
-        .map_err(|e| format!("generators.bind {}: {e}", request.settings.bind))?;
+        .map_err(|e| StartError::Io(format!("generators.bind {}: {e}", settings.bind)))?;
+    let (token, joins) = if settings.launcher == LauncherKind::External {
+        let token = settings.external_token().map_err(StartError::Launch)?;
+        let joins = registry.expect_alone(id, &token, count).map_err(|other| {
+            StartError::Busy(format!(
+                "session {other} is still waiting for its generators, which join with the same \
+                 token (launcher `external`); start this one once they have joined"
+            ))
+        })?;
+        (token, joins)
+    } else {
+        let token = new_token();
+        let joins = registry.expect(id, &token, count);
+        (token, joins)
+    };
     *crate::session::lock(&request.health) = super::health::joining(count);
-    let token = new_token();
-    let joins = request.registry.expect(request.session_id, &token, count);
-    let mut children = Vec::with_capacity(count as usize);
-    let mut pids = Vec::with_capacity(count as usize);
-    for index in 0..count {
-        match spawn(&request, &address.to_string(), &token, index) {
-            Ok(child) => {
-                pids.push(child.id().unwrap_or(0));
-                children.push(Some(child));
-            }
-            Err(e) => {
-                request.registry.close(request.session_id);
-                for pid in &pids {
-                    crate::process::kill_group(*pid);
+    let mut children = Vec::new();
+    let mut pids = Vec::new();
+    let mut job = None;
+    match settings.launcher {
+        LauncherKind::Local => {
+            for index in 0..count {
+                match spawn(&request, &address.to_string(), &token, index) {
+                    Ok(child) => {
+                        pids.push(child.id().unwrap_or(0));
+                        children.push(Some(child));
+                    }
+                    Err(e) => {
+                        registry.close(id);
+                        for pid in &pids {
+                            crate::process::kill_group(*pid);
+                        }
+                        return Err(StartError::Io(e));
+                    }
                 }
-                return Err(e);
             }
         }
+        LauncherKind::Kubernetes => {
+            match super::kubernetes::launch(request.kubernetes, settings, id, count, &token).await {
+                Ok(launched) => job = Some(launched),
+                Err(e) => {
+                    registry.close(id);
+                    return Err(StartError::Launch(e));
+                }
+            }
+        }
+        LauncherKind::External => tracing::info!(
+            session = %id,
+            generators = count,
+            "the session waits for {count} generators started elsewhere (launcher `external`)"
+        ),
     }
     let (ours, theirs) = tokio::io::duplex(1 << 20);
     let coordinator = Coordinator {
-        session_id: request.session_id.to_string(),
+        session_id: id.to_string(),
         scenario: request.scenario.clone(),
         count,
-        on_loss: request.settings.on_loss,
+        on_loss: settings.on_loss,
+        join_limit: settings.join_timeout(),
         launch: request.launch,
         joins,
         children,
-        registry: Arc::clone(request.registry),
+        job,
+        registry: Arc::clone(registry),
         log: request.dir.join("worker.log"),
         health: request.health,
     };
     tokio::spawn(coordinator.run(theirs));
-    Ok(LocalLaunch { pids, link: ours })
+    Ok(Launched { pids, link: ours })
 }
 
 fn spawn(
-    request: &LocalRequest<'_>,
+    request: &LaunchRequest<'_>,
     address: &str,
     token: &str,
     index: u32,
@@ -95,6 +139,7 @@ fn spawn(
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
     tokio::process::Command::new(request.exe)
         .envs(request.env.iter().cloned())
+        .env_remove(&request.settings.token_env)
         // The token only in the environment: a command line is visible to every user in `ps`.
         .env("LT_GENERATOR_TOKEN", token)
         .env_remove("JOB_COMPLETION_INDEX")

@@ -1,9 +1,11 @@
 //! Sessions run by several generator processes (`load.generators` above 1), over the network
 //! protocol of `docs/distributed.md`: the generator listener and its registry, the per-session
-//! coordinator that merges the generators' seconds exactly, and the local launcher.
+//! coordinator that merges the generators' seconds exactly, and the launchers (local processes,
+//! a Kubernetes Job, or generators started elsewhere).
 
 mod coordinator;
 mod health;
+mod kubernetes;
 mod launcher;
 mod listener;
 mod merge;
@@ -12,6 +14,7 @@ mod report;
 mod settings;
 
 pub use health::{GeneratorHealth, HealthBoard};
-pub use launcher::{LocalLaunch, LocalRequest, start_local};
+pub use kubernetes::Client as KubernetesClient;
+pub use launcher::{LaunchRequest, Launched, start};
 pub use registry::Registry;
 pub use settings::GeneratorSettings;

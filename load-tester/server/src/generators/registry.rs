@@ -32,6 +32,17 @@ struct Expected {
     to_coordinator: mpsc::UnboundedSender<Joined>,
 }
 
+impl Expected {
+    fn new(token: &str, count: u32, to_coordinator: mpsc::UnboundedSender<Joined>) -> Expected {
+        Expected {
+            token: Token::from_secret(token),
+            count,
+            joined: vec![false; count as usize],
+            to_coordinator,
+        }
+    }
+}
+
 /// Every session that takes network generators, by id.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -50,16 +61,28 @@ impl Registry {
     /// Opens session `id` to `count` generators holding `token`; joins go to the receiver.
     pub fn expect(&self, id: &str, token: &str, count: u32) -> mpsc::UnboundedReceiver<Joined> {
         let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.sessions).insert(
-            id.to_string(),
-            Expected {
-                token: Token::from_secret(token),
-                count,
-                joined: vec![false; count as usize],
-                to_coordinator: tx,
-            },
-        );
+        lock(&self.sessions).insert(id.to_string(), Expected::new(token, count, tx));
         rx
+    }
+
+    /// Like [`Registry::expect`], unless another session still waits for generators holding
+    /// the same `token` (their hellos could not tell the two apart): then that session's id.
+    pub fn expect_alone(
+        &self,
+        id: &str,
+        token: &str,
+        count: u32,
+    ) -> Result<mpsc::UnboundedReceiver<Joined>, String> {
+        let mut sessions = lock(&self.sessions);
+        if let Some((other, _)) = sessions
+            .iter()
+            .find(|(_, e)| !e.joined.iter().all(|j| *j) && e.token.matches(token))
+        {
+            return Err(other.clone());
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        sessions.insert(id.to_string(), Expected::new(token, count, tx));
+        Ok(rx)
     }
 
     /// Closes session `id` to generators (it started, or ended).
@@ -79,13 +102,20 @@ impl Registry {
                 }
                 id.clone()
             }
-            // Without an id, the token names the session: every session's hash is compared.
-            None => sessions
-                .iter()
-                .filter(|(_, e)| e.token.matches(&hello.token))
-                .map(|(id, _)| id.clone())
-                .next()
-                .ok_or_else(|| "wrong token: no running session has it".to_string())?,
+            // Without an id, the token names the session: every session's hash is compared, and
+            // one still waiting for generators goes first (the external launcher's token is
+            // the same for every session; only one session waits for it at a time).
+            None => {
+                let mut holding: Vec<(&String, &Expected)> = sessions
+                    .iter()
+                    .filter(|(_, e)| e.token.matches(&hello.token))
+                    .collect();
+                holding.sort_by_key(|(_, e)| e.joined.iter().all(|j| *j));
+                holding
+                    .first()
+                    .map(|(id, _)| (*id).clone())
+                    .ok_or_else(|| "wrong token: no running session has it".to_string())?
+            }
         };
         let Some(expected) = sessions.get_mut(&id) else {
             return Err(format!("session {id} is not running"));
@@ -157,5 +187,19 @@ mod tests {
         assert!(registry.admit(&hello(None, 1, "nope")).is_err());
         registry.close("s1");
         assert!(registry.admit(&hello(Some("s1"), 1, &token)).is_err());
+    }
+
+    #[test]
+    fn a_shared_token_finds_the_session_still_waiting() {
+        let registry = Registry::default();
+        let token = new_token();
+        let _a = registry.expect_alone("a", &token, 1).unwrap();
+        assert_eq!(registry.expect_alone("b", &token, 2).unwrap_err(), "a");
+        assert_eq!(registry.admit(&hello(None, 0, &token)).unwrap().0, "a");
+        // `a` has all its generators: `b` may wait for the same token, and gets the hellos.
+        let _b = registry.expect_alone("b", &token, 2).unwrap();
+        assert_eq!(registry.admit(&hello(None, 0, &token)).unwrap().0, "b");
+        assert_eq!(registry.expect_alone("c", &token, 1).unwrap_err(), "b");
+        assert!(registry.expect_alone("c", &new_token(), 1).is_ok());
     }
 }
