@@ -31,6 +31,8 @@ pub struct LocalRequest<'a> {
     pub exe: &'a Path,
     pub env: Vec<(String, String)>,
     pub launch: Launch,
+    /// The files the scenario reads, for the welcome (see [`super::welcome_files`]).
+    pub files: super::WelcomeFiles,
     pub scenario: &'a Scenario,
     pub settings: &'a GeneratorSettings,
     pub registry: &'a Arc<Registry>,
@@ -41,16 +43,14 @@ pub struct LocalRequest<'a> {
 /// Opens the session to its generators, starts them, and starts its coordinator.
 pub async fn start_local(request: LocalRequest<'_>) -> Result<LocalLaunch, String> {
     let count = request.scenario.load.generators;
-    let address = super::listener::ensure_listening(request.registry, request.settings.bind)
-        .await
-        .map_err(|e| format!("generators.bind {}: {e}", request.settings.bind))?;
+    let address = super::listener::ensure_listening(request.registry, request.settings).await?;
     *crate::session::lock(&request.health) = super::health::joining(count);
     let token = new_token();
     let joins = request.registry.expect(request.session_id, &token, count);
     let mut children = Vec::with_capacity(count as usize);
     let mut pids = Vec::with_capacity(count as usize);
     for index in 0..count {
-        match spawn(&request, &address.to_string(), &token, index) {
+        match spawn(&request, address, &token, index) {
             Ok(child) => {
                 pids.push(child.id().unwrap_or(0));
                 children.push(Some(child));
@@ -70,7 +70,13 @@ pub async fn start_local(request: LocalRequest<'_>) -> Result<LocalLaunch, Strin
         scenario: request.scenario.clone(),
         count,
         on_loss: request.settings.on_loss,
-        launch: request.launch,
+        // Generators read the scenario's files from the welcome, not from this machine's
+        // scenarios folder (which a generator elsewhere cannot see).
+        launch: Launch {
+            data_dir: None,
+            ..request.launch
+        },
+        files: request.files,
         joins,
         children,
         registry: Arc::clone(request.registry),
@@ -83,28 +89,50 @@ pub async fn start_local(request: LocalRequest<'_>) -> Result<LocalLaunch, Strin
 
 fn spawn(
     request: &LocalRequest<'_>,
-    address: &str,
+    address: std::net::SocketAddr,
     token: &str,
     index: u32,
 ) -> Result<tokio::process::Child, String> {
+    // A listener on every address is dialed on loopback.
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let tls = &request.settings.tls;
+    let url = if tls.is_on() {
+        format!("tls://{address}")
+    } else {
+        format!("tcp://{address}")
+    };
     let log_path: PathBuf = request.dir.join(format!("generator-{index}.log"));
     let log = std::fs::File::create(&log_path)
         .map_err(|e| format!("creating {}: {e}", log_path.display()))?;
     let log_err = log
         .try_clone()
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
-    tokio::process::Command::new(request.exe)
+    let mut command = tokio::process::Command::new(request.exe);
+    command
         .envs(request.env.iter().cloned())
         // The token only in the environment: a command line is visible to every user in `ps`.
         .env("LT_GENERATOR_TOKEN", token)
         .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("LT_GENERATOR_CA_FILE")
         .arg("worker")
         .arg("--connect")
-        .arg(format!("tcp://{address}"))
+        .arg(url)
         .arg("--index")
         .arg(index.to_string())
         .arg("--session")
-        .arg(request.session_id)
+        .arg(request.session_id);
+    if let (true, Some(ca_file)) = (tls.is_on(), &tls.ca_file) {
+        let ca_file = std::path::absolute(ca_file)
+            .map_err(|e| format!("generators.tls.ca_file {}: {e}", ca_file.display()))?;
+        command.arg("--ca-file").arg(ca_file);
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err))

@@ -1,8 +1,10 @@
 //! Sessions run by several generator processes (`load.generators` above 1), over the network
 //! protocol of `docs/distributed.md`: the generator listener and its registry, the per-session
-//! coordinator that merges the generators' seconds exactly, and the local launcher.
+//! coordinator that merges the generators' seconds exactly, the files sent in the welcome, and
+//! the local launcher.
 
 mod coordinator;
+mod files;
 mod health;
 mod launcher;
 mod listener;
@@ -10,8 +12,11 @@ mod merge;
 mod registry;
 mod report;
 mod settings;
+mod tls;
 
+pub use files::{FilesError, MAX_WELCOME_FILES_BYTES, WelcomeFiles, welcome_files};
 pub use health::{GeneratorHealth, HealthBoard};
 pub use launcher::{LocalLaunch, LocalRequest, start_local};
 pub use registry::Registry;
 pub use settings::GeneratorSettings;
+pub use tls::tls_problem;

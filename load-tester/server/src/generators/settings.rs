@@ -2,6 +2,7 @@
 //! its session.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,36 @@ pub struct GeneratorSettings {
     pub bind: SocketAddr,
     /// What a lost generator does to its session.
     pub on_loss: OnLoss,
+    /// TLS on the generator listener (`[generators.tls]`); off by default.
+    pub tls: GeneratorTls,
+}
+
+/// `[generators.tls]`: with `cert_file` and `key_file` the generator listener speaks TLS only,
+/// and the local launcher's generators dial it with `tls://`. Paths are relative to the working
+/// directory, as the other settings' paths.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorTls {
+    /// The listener's certificate chain (PEM), the server's certificate first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub cert_file: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1). Never shown or logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub key_file: Option<PathBuf>,
+    /// Certificate authorities (PEM) the local launcher's generators trust besides the system's
+    /// (`--ca-file`); none: the system's only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl GeneratorTls {
+    /// Whether the listener speaks TLS.
+    pub fn is_on(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
 }
 
 impl Default for GeneratorSettings {
@@ -33,6 +64,7 @@ impl Default for GeneratorSettings {
         GeneratorSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
             on_loss: OnLoss::Abort,
+            tls: GeneratorTls::default(),
         }
     }
 }
