@@ -41,7 +41,8 @@ pub struct GeneratorTls {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub cert_file: Option<PathBuf>,
-    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1). Never shown or logged.
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); its content is never shown
+    /// or logged.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub key_file: Option<PathBuf>,
