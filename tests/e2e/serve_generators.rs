@@ -490,3 +490,242 @@ async fn load_reduction_is_decided_on_merged_seconds_and_corrected_latency_is_me
         assert!(e["latency_corrected_ms"].is_object(), "{e}");
     }
 }
+
+/// The test certificates (`tls/make.sh`): an authority, and a certificate it signed for
+/// `localhost` and `127.0.0.1`.
+const TLS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/tls");
+
+/// Everything the server logged so far (its log folder).
+fn server_log(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir.join("logs")).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("server")
+        {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    text
+}
+
+/// Waits until the server's log holds `needle` (its file is written off the logging thread).
+async fn wait_logged(dir: &std::path::Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server_log(dir).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "the server log has no `{needle}`:\n{}",
+            server_log(dir)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A generator started by hand against the listener at `url`; its exit code and stderr.
+async fn dial_by_hand(url: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = tokio::process::Command::new(common::BIN);
+    command
+        .args(["worker", "--connect", url, "--index", "0"])
+        .env("LT_GENERATOR_TOKEN", "not-the-token")
+        .env_remove("LT_GENERATOR_CA_FILE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .expect("the generator ends")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("not-the-token"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code(), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_generators_over_tls_merge_what_the_target_received() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let (cert, key, ca) = (
+        format!("{TLS_DIR}/server.pem"),
+        format!("{TLS_DIR}/server.key"),
+        format!("{TLS_DIR}/ca.pem"),
+    );
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("LT_GENERATORS__BIND", bind.as_str()),
+            ("LT_GENERATORS__TLS__CERT_FILE", cert.as_str()),
+            ("LT_GENERATORS__TLS__KEY_FILE", key.as_str()),
+            ("LT_GENERATORS__TLS__CA_FILE", ca.as_str()),
+        ],
+    )
+    .await;
+    let id = server
+        .start_session(&yaml(&target.url(), 6, 3, "4s", ""))
+        .await;
+    let s = server
+        .wait_status(&id, "completed", Duration::from_secs(60))
+        .await;
+    assert_eq!(worker_pids(&id), Vec::<u32>::new(), "no generator is left");
+    wait_logged(dir.path(), "generator listener").await;
+    let log = server_log(dir.path());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("generator listener") && l.contains("tls=true")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("clear text"),
+        "no clear-text warning with TLS:\n{log}"
+    );
+    // Every generator ran its part over TLS, and the merge holds exactly what the target got.
+    let stats = server.get(&format!("/api/sessions/{id}/stats")).await;
+    let merged: u64 = stats["seconds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requests"].as_u64().unwrap())
+        .sum();
+    let received = target.received().len() as u64;
+    assert!(received > 50, "{received}");
+    assert_eq!(merged, received, "{stats}");
+    assert_eq!(s["summary"]["requests"].as_u64(), Some(received), "{s}");
+
+    // A generator that does not trust the listener's authority (system roots only) is refused
+    // by its own TLS check, naming the certificate problem; the coordinator logs the failure.
+    let url = format!("tls://127.0.0.1:{port}");
+    let (code, stderr) = dial_by_hand(&url, &[]).await;
+    assert_eq!(code, Some(4), "exits failed: {stderr}");
+    assert!(stderr.contains("invalid peer certificate"), "{stderr}");
+    assert!(stderr.contains("UnknownIssuer"), "{stderr}");
+    assert!(stderr.contains("--ca-file"), "{stderr}");
+    wait_logged(dir.path(), "the TLS handshake failed").await;
+
+    // Trusting it through the environment (as a pod with the authority mounted from a Secret),
+    // the generator gets as far as its hello: the token is what is refused.
+    let (code, stderr) = dial_by_hand(&url, &[("LT_GENERATOR_CA_FILE", ca.as_str())]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refused generator 0: wrong token: no running session has it"),
+        "{stderr}"
+    );
+
+    // A clear-text generator against the TLS listener is refused with the reason.
+    let (code, stderr) = dial_by_hand(&format!("tcp://127.0.0.1:{port}"), &[]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("this generator listener speaks TLS: dial it with tls://"),
+        "{stderr}"
+    );
+    wait_logged(dir.path(), "this generator listener speaks TLS").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_listener_with_a_bad_key_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("bad.key");
+    std::fs::write(&key, "not a key\n").unwrap();
+    let cert = format!("{TLS_DIR}/server.pem");
+    let key = key.display().to_string();
+    let data = dir.path().join("data").display().to_string();
+    let out = lt_testkit::run_binary(
+        common::BIN,
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--no-targets",
+            "--data-dir",
+            &data,
+        ],
+        &[
+            ("LT_API_TOKEN", control::TOKEN),
+            ("LT_GENERATORS__TLS__CERT_FILE", cert.as_str()),
+            ("LT_GENERATORS__TLS__KEY_FILE", key.as_str()),
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("setting `generators.tls.key_file`")
+            && out.stderr.contains("holds no private key"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_rows_travel_in_the_welcome_and_split_by_user() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The scenarios folder only the server reads; it is gone once the session started.
+    let scenarios = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(scenarios.path().join("data")).unwrap();
+    let rows: String = (1..=9).map(|k| format!("r{k}\n")).collect();
+    std::fs::write(
+        scenarios.path().join("data/rows.csv"),
+        format!("name\n{rows}"),
+    )
+    .unwrap();
+    let bind = format!("127.0.0.1:{}", free_port());
+    let server = Server::start_with_scenarios(
+        dir.path(),
+        scenarios.path(),
+        &[("LT_GENERATORS__BIND", bind.as_str())],
+    )
+    .await;
+    let yaml = format!(
+        "name: rows\ntarget: {}\nload:\n  users: 9\n  generators: 3\n  duration: 4s\n  \
+         think_time: {{ min: 20ms, max: 40ms }}\nendpoints:\n  \
+         - {{ name: row, path: \"/e/{{{{ row.name }}}}\" }}\n\
+         data: {{ file: data/rows.csv, mode: per_user }}\nuser_ids: {{ from: 1, to: 9 }}\n\
+         protection:\n  max_errors_per_minute: off\n",
+        target.url()
+    );
+    let id = server.start_session(&yaml).await;
+    // No generator can read the file from disk now: what they use came in the welcome.
+    let moved = dir.path().join("scenarios-gone");
+    std::fs::rename(scenarios.path(), &moved).unwrap();
+    let s = server
+        .wait_status(&id, "completed", Duration::from_secs(60))
+        .await;
+    assert_eq!(worker_pids(&id), Vec::<u32>::new(), "no generator is left");
+    let received = target.received();
+    assert_eq!(
+        s["summary"]["requests"].as_u64(),
+        Some(received.len() as u64),
+        "{s}"
+    );
+    // User n (id n + 1) keeps row n: each row is used by its user only, so by the generator
+    // that owns that user (users 0-2, 3-5, 6-8).
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &received {
+        let row = r.endpoint.trim_start_matches('r');
+        assert_eq!(
+            r.user_id.as_deref(),
+            Some(row),
+            "row {} sent by user {:?}",
+            r.endpoint,
+            r.user_id
+        );
+        *seen.entry(r.endpoint.clone()).or_default() += 1;
+    }
+    let names: Vec<String> = (1..=9).map(|k| format!("r{k}")).collect();
+    assert_eq!(seen.keys().cloned().collect::<Vec<_>>(), names, "{seen:?}");
+    for i in 0..3 {
+        let log =
+            std::fs::read_to_string(dir.path().join(format!("sessions/{id}/generator-{i}.log")))
+                .unwrap();
+        assert!(
+            log.contains("generator starting its segment") && log.contains("users=3"),
+            "generator {i}:\n{log}"
+        );
+    }
+}

@@ -1080,6 +1080,11 @@ export interface components {
              */
             on_loss: components["schemas"]["OnLoss"];
             /**
+             * @description TLS on the generator listener (`[generators.tls]`); off by default.
+             * @default {}
+             */
+            tls: components["schemas"]["GeneratorTls"];
+            /**
              * @description The environment variable of the server holding the join token of generators started
              *     by someone else (launcher `external`). Only the name is a setting: the token is never
              *     in settings, answers or logs.
@@ -1125,6 +1130,30 @@ export interface components {
              *     starved generator sends late and measures late).
              */
             timer_lag_ms: number;
+        };
+        /**
+         * @description `[generators.tls]`: with `cert_file` and `key_file` the generator listener speaks TLS only,
+         *     and the local launcher's generators dial it with `tls://`. Paths are relative to the working
+         *     directory, as the other settings' paths.
+         */
+        GeneratorTls: {
+            /**
+             * @description Certificate authorities (PEM) the local launcher's generators trust besides the system's
+             *     (`--ca-file`); none: the system's only.
+             * @default null
+             */
+            ca_file: string | null;
+            /**
+             * @description The listener's certificate chain (PEM), the server's certificate first.
+             * @default null
+             */
+            cert_file: string | null;
+            /**
+             * @description The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); its content is never shown
+             *     or logged.
+             * @default null
+             */
+            key_file: string | null;
         };
         /** @description `GET /api/health`. */
         Health: {
@@ -1702,6 +1731,7 @@ export interface components {
              *       },
              *       "launcher": "local",
              *       "on_loss": "abort",
+             *       "tls": {},
              *       "token_env": "LT_GENERATOR_TOKEN"
              *     }
              */
@@ -2506,7 +2536,7 @@ export interface operations {
             };
             413: components["responses"]["BodyTooLarge"];
             421: components["responses"]["MisdirectedRequest"];
-            /** @description The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running) */
+            /** @description The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running, the files sent to a session's generators) */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -99,10 +99,15 @@ pub struct WorkerArgs {
     /// with `--socket`, 10 with `--connect`).
     #[arg(long, value_name = "SECONDS")]
     pub orphan_after: Option<u64>,
-    /// Network generator: the coordinator's generator listener, `HOST:PORT` or
-    /// `tcp://HOST:PORT`; the generator runs its segment of the session and dials in.
+    /// Network generator: the coordinator's generator listener, `tcp://HOST:PORT` (or
+    /// `HOST:PORT`), or `tls://HOST:PORT` when it speaks TLS; the generator runs its segment of
+    /// the session and dials in.
     #[arg(long, value_name = "URL", conflicts_with = "socket")]
     pub connect: Option<String>,
+    /// With `tls://`: certificate authorities (PEM) trusted besides the system's, such as a file
+    /// mounted from a Kubernetes Secret or ConfigMap.
+    #[arg(long, value_name = "PEM", env = "LT_GENERATOR_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
     /// The session's join token (prefer the environment: a command line is visible in `ps`).
     #[arg(
         long,

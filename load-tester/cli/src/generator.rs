@@ -7,24 +7,24 @@
 //! exits within `--orphan-after` (default 10 s) whatever the run is doing; on `stop_now` it exits
 //! its process on the spot, dropping every connection to the target.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lt_engine::{Engine, EngineHandle, RunOptions};
 use lt_protocol::{
-    Command, Handshake, Hello, SPOKEN_VERSIONS, Welcome, WorkerEvent, decode_command,
+    Command, FileContent, Handshake, Hello, SPOKEN_VERSIONS, Welcome, WorkerEvent, decode_command,
     decode_handshake, encode_event, encode_handshake,
 };
+use lt_scenario::DataFiles;
+use lt_scenario::data_folder::DataFolder;
 use lt_scenario::segment::Segment;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
 use crate::args::WorkerArgs;
 use crate::exit;
+use crate::generator_dial::{Connection, Target, dial, target_of, tls_connector};
 
-/// How long dialing the coordinator is retried.
-const DIAL_LIMIT: Duration = Duration::from_secs(10);
 /// How long the welcome may take (the coordinator sends it once every generator said hello).
 const WELCOME_LIMIT: Duration = Duration::from_secs(60);
 /// A network generator's default bound between losing its coordinator and exiting.
@@ -47,12 +47,29 @@ pub fn main(args: WorkerArgs) -> u8 {
         eprintln!("error: no generator index: give --index or set JOB_COMPLETION_INDEX");
         return exit::INVALID;
     };
-    let address = match address_of(&url) {
-        Ok(a) => a,
+    let target = match target_of(&url) {
+        Ok(t) => t,
         Err(message) => {
             eprintln!("error: --connect {url}: {message}");
             return exit::INVALID;
         }
+    };
+    let tls = if target.tls {
+        match tls_connector(args.ca_file.as_deref()) {
+            Ok(connector) => Some(connector),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return exit::INVALID;
+            }
+        }
+    } else {
+        if args.ca_file.is_some() {
+            eprintln!(
+                "warning: --ca-file (LT_GENERATOR_CA_FILE) is for tls:// and is not used with \
+                 {url}"
+            );
+        }
+        None
     };
     let orphan_after = Duration::from_secs(args.orphan_after.unwrap_or(ORPHAN_AFTER_S));
     let hello = Hello {
@@ -62,35 +79,25 @@ pub fn main(args: WorkerArgs) -> u8 {
         token,
         clock_ms: now_ms(),
     };
-    crate::runtime::block_on(run(address, hello, orphan_after))
+    crate::runtime::block_on(run(target, tls, hello, orphan_after))
 }
 
-/// `HOST:PORT` from `tcp://HOST:PORT` or `HOST:PORT`.
-fn address_of(url: &str) -> Result<String, String> {
-    let rest = url.strip_prefix("tcp://").unwrap_or(url);
-    if rest.contains("://") {
-        return Err("the coordinator's address is `HOST:PORT` or `tcp://HOST:PORT`".into());
-    }
-    let rest = rest.trim_end_matches('/');
-    match rest.rsplit_once(':') {
-        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
-            Ok(rest.to_string())
-        }
-        _ => Err("expected HOST:PORT, such as 127.0.0.1:8081".into()),
-    }
-}
-
-async fn run(address: String, hello: Hello, orphan_after: Duration) -> u8 {
+async fn run(
+    target: Target,
+    tls: Option<tokio_rustls::TlsConnector>,
+    hello: Hello,
+    orphan_after: Duration,
+) -> u8 {
     let index = hello.index;
-    let stream = match dial(&address).await {
+    let address = &target.address;
+    let stream = match dial(&target, tls.as_ref()).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: connecting to the coordinator at {address}: {e}");
+        Err(message) => {
+            eprintln!("error: {message}");
             return exit::FAILED;
         }
     };
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read).lines();
     if let Err(e) = write
         .write_all(encode_handshake(&Handshake::Hello(hello)).as_bytes())
@@ -137,6 +144,7 @@ async fn run(address: String, hello: Hello, orphan_after: Duration) -> u8 {
         launch,
         start_at_ms,
         clock_ms,
+        files,
         ..
     } = welcome;
     let Some(segment) = Segment::new(segment.index, segment.count) else {
@@ -146,10 +154,18 @@ async fn run(address: String, hello: Hello, orphan_after: Duration) -> u8 {
         );
         return exit::FAILED;
     };
-    let scenario = match crate::worker::scenario_of(&launch) {
+    let files = match Sent::new(files, launch.data_dir.as_ref()) {
+        Ok(files) => files,
+        Err(message) => {
+            eprintln!("error: the coordinator's welcome: {message}");
+            return exit::FAILED;
+        }
+    };
+    let scenario = match crate::worker::scenario_reading(&launch, &files) {
         Ok(s) => s,
         Err(code) => return code,
     };
+    drop(files);
     let (part, place) = scenario.part(segment);
     let (part_users, part_max_users, part_rate) =
         (part.load.users, part.load.max_users, part.load.arrival_rate);
@@ -198,13 +214,45 @@ async fn run(address: String, hello: Hello, orphan_after: Duration) -> u8 {
     code
 }
 
-async fn dial(address: &str) -> std::io::Result<TcpStream> {
-    let deadline = tokio::time::Instant::now() + DIAL_LIMIT;
-    loop {
-        match TcpStream::connect(address).await {
-            Ok(s) => return Ok(s),
-            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+/// The data files of the welcome; a file it lacks is read from the launch's `data_dir` when an
+/// older coordinator gave one.
+struct Sent {
+    files: BTreeMap<String, Vec<u8>>,
+    folder: Option<DataFolder>,
+}
+
+impl Sent {
+    fn new(
+        files: BTreeMap<String, FileContent>,
+        data_dir: Option<&String>,
+    ) -> Result<Sent, String> {
+        let files = files
+            .into_iter()
+            .map(|(name, content)| {
+                content
+                    .bytes()
+                    .map(|bytes| (name.clone(), bytes))
+                    .map_err(|e| format!("file `{name}`: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Sent {
+            files,
+            folder: data_dir.map(DataFolder::inside),
+        })
+    }
+}
+
+impl DataFiles for Sent {
+    fn read(&self, file: &str) -> Result<Vec<u8>, String> {
+        match (self.files.get(file), &self.folder) {
+            (Some(bytes), _) if bytes.len() as u64 > lt_scenario::data::MAX_DATA_BYTES => {
+                Err(lt_scenario::data::too_large(file, bytes.len() as u64))
+            }
+            (Some(bytes), _) => Ok(bytes.clone()),
+            (None, Some(folder)) => folder.read(file),
+            (None, None) => Err(format!(
+                "data file `{file}` was not in the coordinator's welcome"
+            )),
         }
     }
 }
@@ -212,8 +260,8 @@ async fn dial(address: &str) -> std::io::Result<TcpStream> {
 /// Sends events and takes commands until the run's events end; when the coordinator goes away,
 /// stops the run and makes sure the process is gone within `orphan_after`.
 async fn link(
-    mut lines: tokio::io::Lines<BufReader<tokio::net::tcp::OwnedReadHalf>>,
-    mut write: OwnedWriteHalf,
+    mut lines: tokio::io::Lines<BufReader<ReadHalf<Box<dyn Connection>>>>,
+    mut write: WriteHalf<Box<dyn Connection>>,
     mut events: mpsc::UnboundedReceiver<WorkerEvent>,
     handle: EngineHandle,
     orphan_after: Duration,
@@ -268,21 +316,4 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::address_of;
-
-    #[test]
-    fn the_coordinator_address_is_host_and_port() {
-        assert_eq!(
-            address_of("tcp://127.0.0.1:8081").unwrap(),
-            "127.0.0.1:8081"
-        );
-        assert_eq!(address_of("lt.example:9000").unwrap(), "lt.example:9000");
-        assert!(address_of("http://x:1").is_err());
-        assert!(address_of("localhost").is_err());
-        assert!(address_of("tcp://:80").is_err());
-    }
 }

@@ -8,6 +8,7 @@ mod args;
 mod bundled;
 mod exit;
 mod generator;
+mod generator_dial;
 mod k8s;
 mod lab;
 mod progress;

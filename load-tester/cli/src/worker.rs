@@ -45,9 +45,6 @@ pub fn main(args: WorkerArgs) -> u8 {
 
 /// The launch's scenario, read as `validate` reads it; the diagnostics go to stderr.
 pub fn scenario_of(launch: &Launch) -> Result<lt_scenario::Scenario, u8> {
-    // The server hands its own variables and its bundled targets' URLs down, so the worker
-    // reads `{{ env.* }}` templates as the server did.
-    let env = crate::runtime::process_env();
     // Data files are read where the server read them: inside its scenarios folder.
     let folder = launch
         .data_dir
@@ -57,6 +54,17 @@ pub fn scenario_of(launch: &Launch) -> Result<lt_scenario::Scenario, u8> {
         Some(folder) => folder,
         None => &lt_scenario::NoDataFiles,
     };
+    scenario_reading(launch, files)
+}
+
+/// The launch's scenario with its data files read through `files`.
+pub fn scenario_reading(
+    launch: &Launch,
+    files: &dyn lt_scenario::DataFiles,
+) -> Result<lt_scenario::Scenario, u8> {
+    // The server hands its own variables and its bundled targets' URLs down, so the worker
+    // reads `{{ env.* }}` templates as the server did.
+    let env = crate::runtime::process_env();
     let inputs = lt_scenario::Inputs { env: &env, files };
     match lt_scenario::parse_with(&launch.source, &launch.yaml, &launch.overrides, &inputs) {
         Ok(s) => Ok(s),

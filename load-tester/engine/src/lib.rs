@@ -42,6 +42,7 @@ use lt_protocol::{reduction, window};
 pub use engine::{Engine, RunOptions};
 pub use handle::EngineHandle;
 pub use histogram::LatencyHistogram;
+pub use transport::verifying_config as verifying_tls_config;
 
 /// Why a run could not start or finish.
 #[derive(Debug, thiserror::Error)]

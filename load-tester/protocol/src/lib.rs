@@ -32,7 +32,7 @@ pub use event::{
 };
 pub use generator::{GeneratorReport, GeneratorStats};
 pub use handshake::{
-    Handshake, Hello, Refused, SPOKEN_VERSIONS, SegmentOf, Welcome, decode_handshake,
+    FileContent, Handshake, Hello, Refused, SPOKEN_VERSIONS, SegmentOf, Welcome, decode_handshake,
     encode_handshake, negotiate,
 };
 pub use histogram::{HistogramError, LatencyHistogram};

@@ -79,6 +79,22 @@ fn latency_is_default(options: &LatencyOptions) -> bool {
 }
 
 impl Scenario {
+    /// Every file the scenario read through its [`crate::DataFiles`], as written in it, each
+    /// once: the data file, then `tls.ca_file` (a coordinator sends them to its generators).
+    pub fn files(&self) -> Vec<&str> {
+        let mut files: Vec<&str> = Vec::new();
+        let named = [
+            self.data.as_ref().map(|d| d.file.as_str()),
+            self.tls.ca_file.as_deref(),
+        ];
+        for file in named.into_iter().flatten() {
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+        files
+    }
+
     /// The endpoint called `name`, if any.
     pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.name == name)

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
 
 /// The `tls` section.
@@ -27,4 +29,20 @@ impl TlsOptions {
     pub fn is_default(&self) -> bool {
         self.ca_file.is_none() && !self.insecure_skip_verify
     }
+}
+
+/// The certificates of a PEM file of certificate authorities, DER-encoded; a file with none, or
+/// with a broken one, is an error naming it (`file` as the caller names it).
+pub fn ca_certificates(file: &str, pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut certs = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("CA file `{file}` is not valid PEM: {e}"))?;
+        certs.push(cert.as_ref().to_vec());
+    }
+    if certs.is_empty() {
+        return Err(format!(
+            "CA file `{file}` holds no certificate (expected PEM blocks `-----BEGIN CERTIFICATE-----`)"
+        ));
+    }
+    Ok(certs)
 }

@@ -90,3 +90,40 @@ fn bad_tls_settings_are_positioned_and_named() {
         );
     }
 }
+
+/// Records every file a parse reads.
+struct Recording<'a>(&'a Files, std::sync::Mutex<Vec<String>>);
+
+impl DataFiles for Recording<'_> {
+    fn read(&self, file: &str) -> Result<Vec<u8>, String> {
+        self.1.lock().unwrap().push(file.to_string());
+        self.0.read(file)
+    }
+}
+
+#[test]
+fn the_scenario_lists_every_file_it_read() {
+    let files = Files(BTreeMap::from([
+        ("ca.pem", CA),
+        ("rows.csv", b"name\nr1\nr2\n".as_slice()),
+    ]));
+    let recording = Recording(&files, std::sync::Mutex::default());
+    let yaml = "name: t\ntarget: https://localhost:8443\nendpoints:\n  - { name: one, path: \"/x/{{ row.name }}\" }\n\
+                data: { file: rows.csv }\ntls: { ca_file: ca.pem }\n";
+    let scenario = parse_with(
+        "t.yaml",
+        yaml,
+        &Overrides::default(),
+        &Inputs {
+            env: &Env::default(),
+            files: &recording,
+        },
+    )
+    .unwrap();
+    let mut read = recording.1.lock().unwrap().clone();
+    read.sort();
+    let mut listed = scenario.files();
+    listed.sort();
+    assert_eq!(listed, read);
+    assert_eq!(listed, ["ca.pem", "rows.csv"]);
+}

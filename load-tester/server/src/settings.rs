@@ -203,7 +203,12 @@ impl Settings {
     }
 
     fn check(&self, figment: &Figment) -> Result<(), SettingsError> {
-        match self.problem() {
+        // The files of `[generators.tls]` are read here, once, not on every live change.
+        let tls = || {
+            crate::generators::tls_problem(&self.generators.tls)
+                .map(|(key, message)| (key.to_string(), message))
+        };
+        match self.problem().or_else(tls) {
             None => Ok(()),
             Some((key, message)) => Err(SettingsError {
                 source_name: source_of(figment, &key),
@@ -528,6 +533,38 @@ mod tests {
                 "{e}"
             );
             assert!(!e.contains("short"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unusable_generator_tls_file_stops_the_start_naming_its_setting() {
+        let cert = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/e2e/tls/server.pem"
+        );
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "load-tester.toml",
+                &format!("[generators.tls]\ncert_file = \"{cert}\"\nkey_file = \"missing.key\"\n"),
+            )?;
+            let err = Settings::load(None, &Flags::default())
+                .unwrap_err()
+                .to_string();
+            for w in [
+                "setting `generators.tls.key_file`",
+                "load-tester.toml",
+                "missing.key cannot be read",
+            ] {
+                assert!(err.contains(w), "`{err}` should mention `{w}`");
+            }
+            jail.create_file("bad.key", "not a key")?;
+            jail.set_env("LT_GENERATORS__TLS__KEY_FILE", "bad.key");
+            let err = Settings::load(None, &Flags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("`LT_*` environment variables"), "{err}");
+            assert!(err.contains("bad.key holds no private key"), "{err}");
             Ok(())
         });
     }

@@ -47,6 +47,8 @@ pub struct StartRequest {
     pub overrides: lt_scenario::Overrides,
     pub scenario: lt_scenario::Scenario,
     pub who: String,
+    /// The scenario's files for its generators' welcomes (none for a one-process session).
+    pub files: crate::generators::WelcomeFiles,
 }
 
 /// Why a session could not start.
@@ -295,6 +297,7 @@ impl Supervisor {
             exe: &self.exe,
             env: self.scenario_env.fill_ins().to_vec(),
             launch: self.launch_of(id, request),
+            files: request.files.clone(),
             scenario: &request.scenario,
             settings: &settings.generators,
             registry: &self.generators,

@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 pub use origin::Origin;
 use origin::{OriginKey, Sender};
+pub use tls::verifying_config;
 
 /// At most this many redirects are followed for one request.
 const MAX_REDIRECTS: usize = 10;

@@ -12,29 +12,43 @@ use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 
 /// The client configuration for `options`.
 pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, String> {
-    let provider = Arc::new(aws_lc_rs::default_provider());
-    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("setting up TLS: {e}"))?;
     let mut config = if options.insecure_skip_verify {
-        builder
+        let provider = Arc::new(aws_lc_rs::default_provider());
+        builder(Arc::clone(&provider))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
             .with_no_client_auth()
     } else {
-        let mut roots = RootCertStore::empty();
-        // Certificates of the system that cannot be read are left out, as every client does.
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         let file = options.ca_file.as_deref().unwrap_or_default();
-        for der in options.ca_certs.iter() {
-            roots.add(CertificateDer::from(der.clone())).map_err(|e| {
-                format!("tls.ca_file `{file}`: a certificate cannot be trusted: {e}")
-            })?;
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        verifying_config(&options.ca_certs, &format!("tls.ca_file `{file}`"))?
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// A client configuration that checks the server's certificate against the system's
+/// certificate authorities plus `ca_certs` (DER), without ALPN; `ca_source` names where the
+/// extra authorities came from in errors (such as ``tls.ca_file `ca.pem` ``).
+pub fn verifying_config(ca_certs: &[Vec<u8>], ca_source: &str) -> Result<ClientConfig, String> {
+    let mut roots = RootCertStore::empty();
+    // Certificates of the system that cannot be read are left out, as every client does.
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    for der in ca_certs {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| format!("{ca_source}: a certificate cannot be trusted: {e}"))?;
+    }
+    Ok(builder(Arc::new(aws_lc_rs::default_provider()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+fn builder(
+    provider: Arc<CryptoProvider>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, String> {
+    ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("setting up TLS: {e}"))
 }
 
 /// `insecure_skip_verify`: any certificate, for any name.

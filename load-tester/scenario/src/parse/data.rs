@@ -1,5 +1,6 @@
 //! The `data` section: `{ file, mode, on_end }`, the file read through the caller's
-//! [`DataFiles`] and its columns kept for checking `{{ row.column }}`.
+//! [`DataFiles`] and its columns kept for checking `{{ row.column }}`. (Every file read here is
+//! listed by [`crate::Scenario::files`].)
 
 use std::sync::Arc;
 

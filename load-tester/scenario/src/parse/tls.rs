@@ -1,14 +1,13 @@
 //! The `tls` section: `{ ca_file, insecure_skip_verify }`, the CA file read through the caller's
-//! [`DataFiles`] and its certificates checked here.
+//! [`DataFiles`] and its certificates checked here. (Every file read here is listed by
+//! [`crate::Scenario::files`].)
 
 use std::sync::Arc;
-
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::reader::{Map, Reader};
 use crate::TlsOptions;
 use crate::data::DataFiles;
+use crate::tls_options::ca_certificates;
 
 /// Reads `tls` of the top-level mapping.
 pub(crate) fn read(r: &mut Reader, top: &Map<'_>, files: &dyn DataFiles) -> Option<TlsOptions> {
@@ -25,7 +24,7 @@ pub(crate) fn read(r: &mut Reader, top: &Map<'_>, files: &dyn DataFiles) -> Opti
         Some(i) => r.nonempty_text(&i).and_then(|file| {
             match files
                 .read(&file)
-                .and_then(|bytes| certificates(&file, &bytes))
+                .and_then(|bytes| ca_certificates(&file, &bytes))
             {
                 Ok(certs) => Some(Some((file, certs))),
                 Err(message) => {
@@ -45,20 +44,4 @@ pub(crate) fn read(r: &mut Reader, top: &Map<'_>, files: &dyn DataFiles) -> Opti
         ca_certs: Arc::new(ca_certs),
         insecure_skip_verify: insecure,
     })
-}
-
-/// The certificates of a PEM file, DER-encoded; a file with none, or with a broken one, is an
-/// error naming it.
-fn certificates(file: &str, pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut certs = Vec::new();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| format!("CA file `{file}` is not valid PEM: {e}"))?;
-        certs.push(cert.as_ref().to_vec());
-    }
-    if certs.is_empty() {
-        return Err(format!(
-            "CA file `{file}` holds no certificate (expected PEM blocks `-----BEGIN CERTIFICATE-----`)"
-        ));
-    }
-    Ok(certs)
 }

@@ -45,7 +45,7 @@ pub async fn health(State(app): State<AppState>) -> Json<Health> {
             headers(("Location" = String, description = "The session's URL"))),
         (status = 403, description = "A host the scenario would send to is not on the allow-list (`target_not_allowed`)", body = ErrorBody),
         (status = 409, description = "Another session still waits for its generators joining with the same token (`generators_busy`, launcher `external`)", body = ErrorBody),
-        (status = 422, description = "The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running)", body = ErrorBody),
+        (status = 422, description = "The scenario is invalid (positioned diagnostics) or unknown, or a cap is exceeded (`cap_exceeded`: users, arrival rate, `max_sessions` running, the files sent to a session's generators)", body = ErrorBody),
         (status = 502, description = "The session's generators could not be launched (`launch_failed`): the message names the Kubernetes call that failed and the API's answer, or why there is no Kubernetes client", body = ErrorBody),
     ),
     security(("bearer" = [])))]
@@ -91,12 +91,30 @@ pub async fn start(
             rate,
         ));
     }
+    // A session over several generators sends them the files it read (see generators/files.rs).
+    let files = if scenario.load.generators > 1 {
+        crate::generators::welcome_files(&scenario, &files).map_err(|e| match e {
+            crate::generators::FilesError::TooLarge { message, total } => {
+                ApiError::invalid("cap_exceeded", message).with_details(json!({
+                    "cap": "generator_files",
+                    "limit": crate::generators::MAX_WELCOME_FILES_BYTES,
+                    "requested": total,
+                }))
+            }
+            crate::generators::FilesError::Unreadable(message) => {
+                ApiError::invalid("invalid_scenario", message)
+            }
+        })?
+    } else {
+        Default::default()
+    };
     let request = StartRequest {
         source,
         yaml,
         overrides: body.overrides,
         scenario,
         who: caller.0,
+        files,
     };
     let session = app.supervisor.start(request).await.map_err(|e| match e {
         StartError::TooMany { running, cap } => ApiError::cap("max_sessions", cap, running + 1),

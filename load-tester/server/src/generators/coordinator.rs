@@ -17,13 +17,12 @@ use lt_protocol::{
 use lt_scenario::segment::Segment;
 use lt_scenario::{LiveChange, Refusal, Scenario};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, WriteHalf};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
 use super::health::GeneratorState;
 use super::merge::Merger;
-use super::registry::{Joined, Registry};
+use super::registry::{GeneratorWrite, Joined, Registry};
 use super::report::merge_reports;
 use super::settings::OnLoss;
 use crate::process::kill_group;
@@ -51,6 +50,8 @@ pub struct Coordinator {
     /// How long every generator has to say hello once the session starts.
     pub join_limit: Duration,
     pub launch: Launch,
+    /// The scenario's files, sent in every welcome.
+    pub files: super::WelcomeFiles,
     pub joins: mpsc::UnboundedReceiver<Joined>,
     /// The local launcher's processes, by index (none for generators started elsewhere).
     pub children: Vec<Option<Child>>,
@@ -66,7 +67,7 @@ pub struct Coordinator {
 /// One generator's link once welcomed.
 #[derive(Debug)]
 struct Link {
-    write: OwnedWriteHalf,
+    write: GeneratorWrite,
     ended: bool,
     lost: bool,
     report: Option<Report>,
@@ -104,6 +105,8 @@ impl Coordinator {
         let (lines_tx, mut lines) = mpsc::unbounded_channel::<(u32, Option<String>)>();
         let start_at_ms = now_ms() + START_DELAY.as_millis() as u64;
         let mut links: Vec<Link> = Vec::with_capacity(self.count as usize);
+        // The files go into each welcome in turn and come back out, not copied per generator.
+        let mut files = std::mem::take(&mut self.files);
         for j in joined {
             let mut write = j.write;
             let welcome = Handshake::Welcome(Welcome {
@@ -115,8 +118,13 @@ impl Coordinator {
                 launch: self.launch.clone(),
                 start_at_ms,
                 clock_ms: now_ms(),
+                files,
             });
             let _ = write.write_all(encode_handshake(&welcome).as_bytes()).await;
+            files = match welcome {
+                Handshake::Welcome(w) => w.files,
+                _ => Default::default(),
+            };
             let tx = lines_tx.clone();
             let index = j.index;
             let mut read = j.read.lines();

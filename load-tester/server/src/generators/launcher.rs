@@ -36,6 +36,8 @@ pub struct LaunchRequest<'a> {
     pub exe: &'a Path,
     pub env: Vec<(String, String)>,
     pub launch: Launch,
+    /// The files the scenario reads, for the welcome (see [`super::welcome_files`]).
+    pub files: super::WelcomeFiles,
     pub scenario: &'a Scenario,
     pub settings: &'a GeneratorSettings,
     pub registry: &'a Arc<Registry>,
@@ -52,9 +54,9 @@ pub async fn start(request: LaunchRequest<'_>) -> Result<Launched, StartError> {
     let count = request.scenario.load.generators;
     let settings = request.settings;
     let registry = request.registry;
-    let address = super::listener::ensure_listening(registry, settings.bind)
+    let address = super::listener::ensure_listening(registry, settings)
         .await
-        .map_err(|e| StartError::Io(format!("generators.bind {}: {e}", settings.bind)))?;
+        .map_err(StartError::Io)?;
     let (token, joins) = if settings.launcher == LauncherKind::External {
         let token = settings.external_token().map_err(StartError::Launch)?;
         let joins = registry.expect_alone(id, &token, count).map_err(|other| {
@@ -76,7 +78,7 @@ pub async fn start(request: LaunchRequest<'_>) -> Result<Launched, StartError> {
     match settings.launcher {
         LauncherKind::Local => {
             for index in 0..count {
-                match spawn(&request, &address.to_string(), &token, index) {
+                match spawn(&request, address, &token, index) {
                     Ok(child) => {
                         pids.push(child.id().unwrap_or(0));
                         children.push(Some(child));
@@ -113,7 +115,13 @@ pub async fn start(request: LaunchRequest<'_>) -> Result<Launched, StartError> {
         count,
         on_loss: settings.on_loss,
         join_limit: settings.join_timeout(),
-        launch: request.launch,
+        // Generators read the scenario's files from the welcome, not from this machine's
+        // scenarios folder (which a generator elsewhere cannot see).
+        launch: Launch {
+            data_dir: None,
+            ..request.launch
+        },
+        files: request.files,
         joins,
         children,
         job,
@@ -127,29 +135,51 @@ pub async fn start(request: LaunchRequest<'_>) -> Result<Launched, StartError> {
 
 fn spawn(
     request: &LaunchRequest<'_>,
-    address: &str,
+    address: std::net::SocketAddr,
     token: &str,
     index: u32,
 ) -> Result<tokio::process::Child, String> {
+    // A listener on every address is dialed on loopback.
+    let mut address = address;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let tls = &request.settings.tls;
+    let url = if tls.is_on() {
+        format!("tls://{address}")
+    } else {
+        format!("tcp://{address}")
+    };
     let log_path: PathBuf = request.dir.join(format!("generator-{index}.log"));
     let log = std::fs::File::create(&log_path)
         .map_err(|e| format!("creating {}: {e}", log_path.display()))?;
     let log_err = log
         .try_clone()
         .map_err(|e| format!("{}: {e}", log_path.display()))?;
-    tokio::process::Command::new(request.exe)
+    let mut command = tokio::process::Command::new(request.exe);
+    command
         .envs(request.env.iter().cloned())
         .env_remove(&request.settings.token_env)
         // The token only in the environment: a command line is visible to every user in `ps`.
         .env("LT_GENERATOR_TOKEN", token)
         .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("LT_GENERATOR_CA_FILE")
         .arg("worker")
         .arg("--connect")
-        .arg(format!("tcp://{address}"))
+        .arg(url)
         .arg("--index")
         .arg(index.to_string())
         .arg("--session")
-        .arg(request.session_id)
+        .arg(request.session_id);
+    if let (true, Some(ca_file)) = (tls.is_on(), &tls.ca_file) {
+        let ca_file = std::path::absolute(ca_file)
+            .map_err(|e| format!("generators.tls.ca_file {}: {e}", ca_file.display()))?;
+        command.arg("--ca-file").arg(ca_file);
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_err))

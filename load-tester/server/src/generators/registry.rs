@@ -7,20 +7,29 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use lt_protocol::Hello;
-use tokio::io::BufReader;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 
 use crate::auth::Token;
 use crate::session::lock;
+
+/// A generator's connection: TCP, or TLS over TCP.
+pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + std::fmt::Debug> Connection for T {}
+
+/// What the coordinator reads from a generator.
+pub type GeneratorRead = BufReader<ReadHalf<Box<dyn Connection>>>;
+/// What the coordinator writes to a generator.
+pub type GeneratorWrite = WriteHalf<Box<dyn Connection>>;
 
 /// A generator that passed the checks, with its connection.
 #[derive(Debug)]
 pub struct Joined {
     pub index: u32,
     pub version: u32,
-    pub read: BufReader<OwnedReadHalf>,
-    pub write: OwnedWriteHalf,
+    pub read: GeneratorRead,
+    pub write: GeneratorWrite,
 }
 
 /// A session's join: its token (as a hash), how many generators, which have joined.

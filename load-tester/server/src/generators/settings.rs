@@ -2,6 +2,7 @@
 //! launcher), how long they have to join, and what a lost one does to its session.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lt_kube::{KubernetesSettings, LauncherKind, TOKEN_ENV};
@@ -44,6 +45,37 @@ pub struct GeneratorSettings {
     pub token_env: String,
     /// The Kubernetes launcher's namespace, image and pods (launcher `kubernetes`).
     pub kubernetes: KubernetesSettings,
+    /// TLS on the generator listener (`[generators.tls]`); off by default.
+    pub tls: GeneratorTls,
+}
+
+/// `[generators.tls]`: with `cert_file` and `key_file` the generator listener speaks TLS only,
+/// and the local launcher's generators dial it with `tls://`. Paths are relative to the working
+/// directory, as the other settings' paths.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorTls {
+    /// The listener's certificate chain (PEM), the server's certificate first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub cert_file: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); its content is never shown
+    /// or logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub key_file: Option<PathBuf>,
+    /// Certificate authorities (PEM) the local launcher's generators trust besides the system's
+    /// (`--ca-file`); none: the system's only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl GeneratorTls {
+    /// Whether the listener speaks TLS.
+    pub fn is_on(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
 }
 
 impl Default for GeneratorSettings {
@@ -55,6 +87,7 @@ impl Default for GeneratorSettings {
             join_timeout: "30s".to_string(),
             token_env: TOKEN_ENV.to_string(),
             kubernetes: KubernetesSettings::default(),
+            tls: GeneratorTls::default(),
         }
     }
 }
