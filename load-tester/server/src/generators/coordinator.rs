@@ -146,18 +146,10 @@ impl Coordinator {
         }
         drop(lines_tx);
         self.set_health(|g| g.state = GeneratorState::Running, None);
-        let mut state = Run {
-            merger: Merger::new(self.count, self.scenario.protection.load_reduction.clone()),
-            forwarded: Vec::new(),
-            changes: HashMap::new(),
-            end: None,
-            warnings: Vec::new(),
-            stopping_now: false,
-            config: None,
-            parked: 0,
-            undoing: HashMap::new(),
-            undo_serial: 0,
-        };
+        let mut state = Run::new(Merger::new(
+            self.count,
+            self.scenario.protection.load_reduction.clone(),
+        ));
         let mut clock = tokio::time::interval(Duration::from_millis(250));
         let mut supervisor_gone = false;
         while links.iter().any(|l| !l.ended) {
@@ -624,6 +616,21 @@ struct Run {
 }
 
 impl Run {
+    fn new(merger: Merger) -> Run {
+        Run {
+            merger,
+            forwarded: Vec::new(),
+            changes: HashMap::new(),
+            end: None,
+            warnings: Vec::new(),
+            stopping_now: false,
+            config: None,
+            parked: 0,
+            undoing: HashMap::new(),
+            undo_serial: 0,
+        }
+    }
+
     fn last_config(&self) -> LiveConfig {
         self.config.clone().unwrap_or(LiveConfig {
             users: 0,
@@ -778,24 +785,9 @@ mod tests {
         }
     }
 
-    fn run() -> Run {
-        Run {
-            merger: Merger::new(2, None),
-            forwarded: Vec::new(),
-            changes: HashMap::new(),
-            end: None,
-            warnings: Vec::new(),
-            stopping_now: false,
-            config: None,
-            parked: 0,
-            undoing: HashMap::new(),
-            undo_serial: 0,
-        }
-    }
-
     #[test]
     fn a_change_one_generator_refused_is_undone_on_the_others_and_refused_for_the_session() {
-        let mut state = run();
+        let mut state = Run::new(Merger::new(2, None));
         let change = LiveChange {
             users: Some(6),
             weights: Some([("a".to_string(), 0.0)].into()),
