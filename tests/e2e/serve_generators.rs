@@ -225,14 +225,7 @@ async fn a_wrong_token_or_protocol_version_is_refused_by_name() {
         );
     }
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ["a", "b"]
-        .iter()
-        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
-    {
-        assert!(Instant::now() < deadline, "{:?}", target.counts());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    target.wait_for_each(&["a", "b"]).await;
     // A live change is re-split over the generators and answered once all applied it.
     let (status, body) = server
         .call(
@@ -389,14 +382,7 @@ async fn emergency_stop_silences_every_generator_and_a_killed_coordinator_leaves
     server
         .wait_status(&id, "running", Duration::from_secs(60))
         .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ["a", "hang"]
-        .iter()
-        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
-    {
-        assert!(Instant::now() < deadline, "{:?}", target.counts());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    target.wait_for_each(&["a", "hang"]).await;
     assert_eq!(worker_pids(&id).len(), 3);
     let (status, body) = server.call("POST", "/api/emergency-stop", None).await;
     let returned = Instant::now();

@@ -328,14 +328,7 @@ async fn emergency_stop_silences_the_pods_and_deletes_the_job() {
     server
         .wait_status(&id, "running", Duration::from_secs(60))
         .await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ["a", "hang"]
-        .iter()
-        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
-    {
-        assert!(Instant::now() < deadline, "{:?}", target.counts());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    target.wait_for_each(&["a", "hang"]).await;
     assert_eq!(cluster.running(), 3);
     let (status, body) = server.call("POST", "/api/emergency-stop", None).await;
     let returned = Instant::now();

@@ -31,14 +31,7 @@ async fn emergency_stop_silences_every_session_even_when_the_target_hangs() {
             .await;
     }
     // Every session is sending (the hanging one has requests stuck at the target).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ["x", "y", "hang"]
-        .iter()
-        .any(|e| target.counts().get(*e).copied().unwrap_or(0) == 0)
-    {
-        assert!(Instant::now() < deadline, "{:?}", target.counts());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    target.wait_for_each(&["x", "y", "hang"]).await;
     let needle = dir.path().to_str().unwrap().to_string();
     assert_eq!(worker_pids(&needle).len(), 3);
 

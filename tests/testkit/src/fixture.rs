@@ -96,6 +96,18 @@ impl Fixture {
         }
         counts
     }
+
+    /// Waits until each of `endpoints` received a request; panics with the counts after 30 s.
+    pub async fn wait_for_each(&self, endpoints: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while endpoints
+            .iter()
+            .any(|e| self.counts().get(*e).copied().unwrap_or(0) == 0)
+        {
+            assert!(Instant::now() < deadline, "{:?}", self.counts());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for Fixture {
