@@ -139,3 +139,59 @@ async fn bad_flags_exit_2_naming_the_flag() {
     assert!(out.stderr.contains("--generators"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn tls_with_an_authority_mounts_it_from_the_secret() {
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/tls/ca.pem");
+    let out = load_tester(&["k8s", "manifest", SMOKE, "--ca-file", ca]).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains(&format!("--from-file=ca.crt={ca}")),
+        "{}",
+        out.stdout
+    );
+    let job: Job = serde_saphyr::from_str(documents(&out.stdout)[4]).unwrap();
+    let pod = job.spec.unwrap().template.spec.unwrap();
+    let container = &pod.containers[0];
+    let url = &container.args.as_deref().unwrap()[2];
+    assert_eq!(url, "tls://load-tester-generators.load-tester.svc:8081");
+    let mount = &container.volume_mounts.as_deref().unwrap()[0];
+    let volume = &pod.volumes.as_deref().unwrap()[0];
+    assert_eq!(mount.name, volume.name);
+    let secret = volume.secret.as_ref().unwrap();
+    assert_eq!(
+        secret.secret_name.as_deref(),
+        Some("load-tester-generator-token")
+    );
+    let env = container.env.as_deref().unwrap();
+    let ca_env = env
+        .iter()
+        .find(|e| e.name == "LT_GENERATOR_CA_FILE")
+        .unwrap();
+    assert_eq!(
+        ca_env.value.as_deref(),
+        Some(format!("{}/ca.crt", mount.mount_path).as_str())
+    );
+
+    // A file that holds no certificate is refused, naming the flag; nothing is printed.
+    let out = load_tester(&["k8s", "manifest", SMOKE, "--ca-file", SMOKE]).await;
+    assert_eq!(out.code, Some(2));
+    assert!(
+        out.stderr.contains("error: --ca-file") && out.stderr.contains("holds no certificate"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    // TLS with a plain-TCP URL cannot work.
+    let out = load_tester(&[
+        "k8s",
+        "manifest",
+        SMOKE,
+        "--tls",
+        "--coordinator",
+        "tcp://coordinator:8081",
+    ])
+    .await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stderr.contains("--coordinator"), "{}", out.stderr);
+}

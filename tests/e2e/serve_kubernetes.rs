@@ -7,8 +7,8 @@
 //! No cluster can run where this is tested: the server talks, through a kubeconfig, to a
 //! stand-in cluster: the stand-in API server of `lt_testkit::kube_api` with a kubelet that runs
 //! each pod of a created Job as the real generator process, from the pod template's command,
-//! arguments and environment (the token resolved from the created Secret,
-//! `JOB_COMPLETION_INDEX` set), and kills them when the Job is deleted.
+//! arguments and environment (the token resolved from the created Secret, its Secret volumes
+//! written to files, `JOB_COMPLETION_INDEX` set), and kills them when the Job is deleted.
 
 mod common;
 mod control;
@@ -120,6 +120,50 @@ fn container_env(
     env
 }
 
+/// The container's Secret volumes as the kubelet mounts them, written under `root` (a real
+/// kubelet mounts them at their `mountPath`; the stand-in cannot write there, so it returns
+/// each mount path with the folder standing for it).
+fn secret_mounts(
+    job: &Value,
+    root: &Path,
+    namespace: &str,
+    objects: &BTreeMap<String, Value>,
+) -> Vec<(String, PathBuf)> {
+    let pod = &job["spec"]["template"]["spec"];
+    let mut mounts = Vec::new();
+    for mount in pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = mount["name"].as_str().unwrap();
+        let volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == name)
+            .unwrap();
+        let secret = &volume["secret"];
+        let path = format!(
+            "/api/v1/namespaces/{namespace}/secrets/{}",
+            secret["secretName"].as_str().unwrap()
+        );
+        let folder = root.join(name);
+        std::fs::create_dir_all(&folder).unwrap();
+        for item in secret["items"].as_array().unwrap() {
+            let data = objects[&path]["data"][item["key"].as_str().unwrap()]
+                .as_str()
+                .unwrap();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap();
+            std::fs::write(folder.join(item["path"].as_str().unwrap()), bytes).unwrap();
+        }
+        mounts.push((mount["mountPath"].as_str().unwrap().to_string(), folder));
+    }
+    mounts
+}
+
 impl Kubelet for Cluster {
     fn job_created(&mut self, job: &Value, objects: &BTreeMap<String, Value>) {
         let mut nodes = self.0.lock().unwrap();
@@ -130,7 +174,23 @@ impl Kubelet for Cluster {
         let name = job["metadata"]["name"].as_str().unwrap().to_string();
         let namespace = job["metadata"]["namespace"].as_str().unwrap();
         let container = &job["spec"]["template"]["spec"]["containers"][0];
-        let env = container_env(container, namespace, objects);
+        let mounts = secret_mounts(
+            job,
+            &nodes.logs.join(format!("{name}-volumes")),
+            namespace,
+            objects,
+        );
+        // Paths into a mounted volume point at the folder standing for it.
+        let env: Vec<(String, String)> = container_env(container, namespace, objects)
+            .into_iter()
+            .map(|(key, value)| {
+                let local = mounts.iter().find_map(|(mount, folder)| {
+                    let rest = value.strip_prefix(mount.as_str())?;
+                    Some(format!("{}{rest}", folder.display()))
+                });
+                (key, local.unwrap_or(value))
+            })
+            .collect();
         let command: Vec<&str> = container["command"]
             .as_array()
             .unwrap()
@@ -211,7 +271,10 @@ async fn kubernetes_server(
     std::fs::write(&kubeconfig, kube_api::kubeconfig(addr, NAMESPACE)).unwrap();
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
-    let url = format!("tcp://127.0.0.1:{port}");
+    let tls = extra
+        .iter()
+        .any(|(k, _)| k.starts_with("LT_GENERATORS__TLS__"));
+    let url = format!("{}://127.0.0.1:{port}", if tls { "tls" } else { "tcp" });
     let kubeconfig = kubeconfig.display().to_string();
     let mut env = vec![
         ("KUBECONFIG", kubeconfig.as_str()),
@@ -310,6 +373,56 @@ async fn a_session_runs_as_an_indexed_job_that_is_deleted_at_its_end() {
         assert!(!answer.to_string().contains(&token), "{answer}");
     }
     assert!(!server_log(&server).contains(&token));
+}
+
+/// The test certificates (`tests/e2e/tls`): an authority, and a certificate it signed for
+/// 127.0.0.1.
+const TLS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/tls");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_trust_the_listener_by_the_authority_in_their_secret() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, ca) = (
+        format!("{TLS_DIR}/server.pem"),
+        format!("{TLS_DIR}/server.key"),
+        format!("{TLS_DIR}/ca.pem"),
+    );
+    let (server, api, cluster) = kubernetes_server(
+        dir.path(),
+        true,
+        &[
+            ("LT_GENERATORS__TLS__CERT_FILE", cert.as_str()),
+            ("LT_GENERATORS__TLS__KEY_FILE", key.as_str()),
+            ("LT_GENERATORS__TLS__CA_FILE", ca.as_str()),
+        ],
+    )
+    .await;
+    let id = server.start_session(&yaml(&target.url(), 4, 2, "3s")).await;
+    let s = server
+        .wait_status(&id, "completed", Duration::from_secs(90))
+        .await;
+
+    // The authority travelled in the session's Secret and is mounted where the generators look.
+    let secret = &calls(&api, Method::POST, SECRETS)[0];
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["ca.crt"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(sent, std::fs::read(&ca).unwrap());
+    let job = &calls(&api, Method::POST, JOBS)[0];
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    assert!(container["args"][2].as_str().unwrap().starts_with("tls://"));
+    let env = container["env"].to_string();
+    assert!(
+        env.contains("/etc/load-tester/generator-tls/ca.crt"),
+        "{env}"
+    );
+
+    // The listener speaks TLS only, so the pods' requests arriving means they trusted it.
+    let received = target.received().len() as u64;
+    assert!(received > 10, "{received}");
+    assert_eq!(s["summary"]["requests"].as_u64(), Some(received), "{s}");
+    cluster.wait_no_pods(Duration::from_secs(5)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

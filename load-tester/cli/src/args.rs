@@ -211,9 +211,17 @@ pub struct K8sManifestArgs {
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// What generators dial [default: tcp://load-tester-generators.NS.svc:8081, the printed
-    /// Service].
+    /// Service; tls://… with --tls].
     #[arg(long, value_name = "URL")]
     pub coordinator: Option<String>,
+    /// The coordinator's generator listener speaks TLS (`[generators.tls]`): generators dial
+    /// tls://.
+    #[arg(long)]
+    pub tls: bool,
+    /// Certificate authorities (PEM) the generators trust besides their system's: the Job
+    /// mounts them from the Secret's `ca.crt` (implies --tls).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Seconds a finished Job stays before Kubernetes removes it.
     #[arg(long, value_name = "SECONDS", default_value_t = lt_kube::DEFAULT_TTL_SECONDS)]
     pub ttl: i32,

@@ -20,10 +20,21 @@ fn manifest(args: &K8sManifestArgs) -> u8 {
     spec.namespace = args.namespace.clone();
     // The token the coordinator (launcher `external`) and these generators share.
     spec.secret_name = Some(lt_kube::EXTERNAL_TOKEN_SECRET.to_string());
+    if let Some(path) = &args.ca_file {
+        match read_ca(path) {
+            Ok(pem) => spec.tls = Some(lt_kube::CoordinatorTls { ca_pem: Some(pem) }),
+            Err(message) => {
+                eprintln!("error: --ca-file {message}");
+                return exit::INVALID;
+            }
+        }
+    } else if args.tls {
+        spec.tls = Some(lt_kube::CoordinatorTls::default());
+    }
     spec.coordinator_url = args
         .coordinator
         .clone()
-        .unwrap_or_else(|| lt_kube::default_coordinator_url(&args.namespace));
+        .unwrap_or_else(|| lt_kube::default_coordinator_url(&args.namespace, spec.tls.is_some()));
     if let Some(image) = &args.image {
         spec.image = image.clone();
     }
@@ -57,10 +68,24 @@ fn manifest(args: &K8sManifestArgs) -> u8 {
         url = spec.coordinator_url,
         account = lt_kube::SERVICE_ACCOUNT,
         port = lt_kube::DEFAULT_GENERATOR_PORT,
-        secret = lt_kube::secret_instructions(&spec),
+        secret = lt_kube::secret_instructions(
+            &spec,
+            args.ca_file
+                .as_ref()
+                .map(|p| one_line(&p.display().to_string()))
+                .as_deref()
+        ),
     );
     print!("{yaml}");
     exit::OK
+}
+
+/// The PEM file `path`, checked to hold certificates.
+fn read_ca(path: &std::path::Path) -> Result<String, String> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+    lt_scenario::tls_options::ca_certificates(&shown, text.as_bytes())?;
+    Ok(text)
 }
 
 /// The flag that sets a spec's field.

@@ -17,14 +17,16 @@ pub use error::{LaunchError, SpecError};
 pub use labels::{SESSION_LABEL, labels};
 pub use launcher::{JobHandle, KubernetesLauncher};
 pub use manifest::{
-    EXTERNAL_TOKEN_SECRET, LAUNCHER_ROLE, Manifests, SERVICE_ACCOUNT, SESSION_ENV, TOKEN_ENV,
-    TOKEN_KEY, coordinator_access, generator_job, generator_service, session_job, token_secret,
+    CA_FILE_ENV, CA_KEY, CA_MOUNT, EXTERNAL_TOKEN_SECRET, LAUNCHER_ROLE, Manifests,
+    SERVICE_ACCOUNT, SESSION_ENV, TOKEN_ENV, TOKEN_KEY, coordinator_access, generator_job,
+    generator_service, session_job, token_secret,
 };
 pub use pods::GeneratorPods;
 pub use settings::{KubernetesSettings, LauncherKind};
 pub use spec::{
-    DEFAULT_GENERATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_TTL_SECONDS, GENERATOR_SERVICE,
-    GeneratorSpec, Quantities, Resources, default_coordinator_url, default_image,
+    CoordinatorTls, DEFAULT_GENERATOR_PORT, DEFAULT_NAMESPACE, DEFAULT_TTL_SECONDS,
+    GENERATOR_SERVICE, GeneratorSpec, Quantities, Resources, default_coordinator_url,
+    default_image,
 };
 pub use yaml::{secret_instructions, to_yaml_documents};
 

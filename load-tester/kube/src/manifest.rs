@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, Secret, SecretKeySelector, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec,
+    Capabilities, Container, EnvVar, EnvVarSource, KeyToPath, PodSecurityContext, PodSpec,
+    PodTemplateSpec, ResourceRequirements, SeccompProfile, Secret, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -27,6 +28,14 @@ pub const TOKEN_ENV: &str = "LT_GENERATOR_TOKEN";
 pub const SESSION_ENV: &str = "LT_SESSION_ID";
 /// The Secret's key holding the token.
 pub const TOKEN_KEY: &str = "token";
+/// The Secret's key holding the certificate authorities generators trust (TLS with a CA).
+pub const CA_KEY: &str = "ca.crt";
+/// Where a generator pod finds that file: the folder the Secret's `ca.crt` is mounted in.
+pub const CA_MOUNT: &str = "/etc/load-tester/generator-tls";
+/// The environment variable a generator reads its CA file's path from (`--ca-file`).
+pub const CA_FILE_ENV: &str = "LT_GENERATOR_CA_FILE";
+/// The pod's volume of the Secret's `ca.crt`.
+const CA_VOLUME: &str = "generator-ca";
 /// The Secret of printed manifests, holding the token shared by the coordinator (launcher
 /// `external`) and the generators people start themselves (one per namespace).
 pub const EXTERNAL_TOKEN_SECRET: &str = "load-tester-generator-token";
@@ -73,12 +82,33 @@ fn metadata(spec: &GeneratorSpec, name: String, component: &str, session: bool) 
 }
 
 /// The Indexed Job: N pods, pod *i* (`JOB_COMPLETION_INDEX`, set by Kubernetes) runs segment
-/// *i* as `load-tester worker --connect URL`, its token from the Secret. Never restarted
+/// *i* as `load-tester worker --connect URL`, its token from the Secret (and, with TLS and a
+/// CA, the CA file mounted from the Secret's `ca.crt`). Never restarted
 /// (`backoffLimit: 0`, `restartPolicy: Never`): a restarted generator would start its segment
 /// over.
 pub fn generator_job(spec: &GeneratorSpec) -> Job {
     let n = i32::try_from(spec.generators).unwrap_or(i32::MAX);
     let meta = metadata(spec, spec.job_name(), "generator", true);
+    let with_ca = spec.tls.as_ref().is_some_and(|t| t.ca_pem.is_some());
+    let mut env = vec![EnvVar {
+        name: TOKEN_ENV.into(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: spec.secret_name(),
+                key: TOKEN_KEY.into(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    }];
+    if with_ca {
+        env.push(EnvVar {
+            name: CA_FILE_ENV.into(),
+            value: Some(format!("{CA_MOUNT}/{CA_KEY}")),
+            ..EnvVar::default()
+        });
+    }
     let container = Container {
         name: "generator".into(),
         image: Some(spec.image.clone()),
@@ -89,18 +119,15 @@ pub fn generator_job(spec: &GeneratorSpec) -> Job {
             "--connect".into(),
             spec.coordinator_url.clone(),
         ]),
-        env: Some(vec![EnvVar {
-            name: TOKEN_ENV.into(),
-            value_from: Some(EnvVarSource {
-                secret_key_ref: Some(SecretKeySelector {
-                    name: spec.secret_name(),
-                    key: TOKEN_KEY.into(),
-                    optional: Some(false),
-                }),
-                ..EnvVarSource::default()
-            }),
-            ..EnvVar::default()
-        }]),
+        env: Some(env),
+        volume_mounts: with_ca.then(|| {
+            vec![VolumeMount {
+                name: CA_VOLUME.into(),
+                mount_path: CA_MOUNT.into(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }]
+        }),
         resources: spec.resources.as_ref().map(|r| ResourceRequirements {
             requests: quantities(&r.requests),
             limits: quantities(&r.limits),
@@ -145,6 +172,22 @@ pub fn generator_job(spec: &GeneratorSpec) -> Job {
                         ..PodSecurityContext::default()
                     }),
                     containers: vec![container],
+                    volumes: with_ca.then(|| {
+                        vec![Volume {
+                            name: CA_VOLUME.into(),
+                            secret: Some(SecretVolumeSource {
+                                secret_name: Some(spec.secret_name()),
+                                items: Some(vec![KeyToPath {
+                                    key: CA_KEY.into(),
+                                    path: CA_KEY.into(),
+                                    mode: None,
+                                }]),
+                                optional: Some(false),
+                                ..SecretVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        }]
+                    }),
                     ..PodSpec::default()
                 }),
             },
@@ -177,18 +220,20 @@ fn quantities(q: &Quantities) -> Option<BTreeMap<String, Quantity>> {
     (!map.is_empty()).then_some(map)
 }
 
-/// The Secret holding the session's token under [`TOKEN_KEY`], owned by `owner` (the Job) when
-/// given, so deleting the Job deletes it.
+/// The Secret holding the session's token under [`TOKEN_KEY`] (and the TLS authorities under
+/// [`CA_KEY`] when the spec has them), owned by `owner` (the Job) when given, so deleting the
+/// Job deletes it.
 pub fn token_secret(spec: &GeneratorSpec, token: &str, owner: Option<&Job>) -> Secret {
     let mut meta = metadata(spec, spec.secret_name(), "generator", true);
     meta.owner_references = owner.and_then(owner_reference).map(|r| vec![r]);
+    let mut data = BTreeMap::from([(TOKEN_KEY.to_string(), ByteString(token.as_bytes().to_vec()))]);
+    if let Some(ca) = spec.tls.as_ref().and_then(|t| t.ca_pem.as_ref()) {
+        data.insert(CA_KEY.to_string(), ByteString(ca.as_bytes().to_vec()));
+    }
     Secret {
         metadata: meta,
         type_: Some("Opaque".into()),
-        data: Some(BTreeMap::from([(
-            TOKEN_KEY.to_string(),
-            ByteString(token.as_bytes().to_vec()),
-        )])),
+        data: Some(data),
         ..Secret::default()
     }
 }
@@ -306,5 +351,43 @@ mod tests {
         assert_eq!((owner.kind.as_str(), owner.uid.as_str()), ("Job", "u-1"));
         let secret = token_secret(&spec, "t", Some(&job));
         assert_eq!(secret.metadata.owner_references.unwrap()[0].name, "lt-s");
+    }
+
+    #[test]
+    fn a_ca_travels_in_the_secret_and_is_mounted_where_the_generator_looks() {
+        let mut spec = GeneratorSpec::new("s", 2);
+        let pod = |spec: &GeneratorSpec| generator_job(spec).spec.unwrap().template.spec.unwrap();
+        let plain = pod(&spec);
+        assert_eq!(plain.volumes, None);
+        assert_eq!(plain.containers[0].env.as_ref().unwrap().len(), 1);
+        assert!(
+            !token_secret(&spec, "t", None)
+                .data
+                .unwrap()
+                .contains_key(CA_KEY)
+        );
+
+        spec.tls = Some(crate::CoordinatorTls {
+            ca_pem: Some("-----BEGIN CERTIFICATE-----\n…".into()),
+        });
+        let data = token_secret(&spec, "t", None).data.unwrap();
+        assert!(data[CA_KEY].0.starts_with(b"-----BEGIN CERTIFICATE-----"));
+        let pod = pod(&spec);
+        let volume = &pod.volumes.as_ref().unwrap()[0];
+        let source = volume.secret.as_ref().unwrap();
+        assert_eq!(source.secret_name.as_deref(), Some("lt-s-token"));
+        assert_eq!(source.items.as_ref().unwrap()[0].key, CA_KEY);
+        let container = &pod.containers[0];
+        let mount = &container.volume_mounts.as_ref().unwrap()[0];
+        assert_eq!(
+            (mount.name.as_str(), mount.read_only),
+            (volume.name.as_str(), Some(true))
+        );
+        let env = container.env.as_ref().unwrap();
+        let ca = env.iter().find(|e| e.name == CA_FILE_ENV).unwrap();
+        assert_eq!(
+            ca.value.as_deref(),
+            Some(format!("{}/{CA_KEY}", mount.mount_path).as_str())
+        );
     }
 }

@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{DEFAULT_NAMESPACE, DEFAULT_TTL_SECONDS, GeneratorSpec, default_image};
+use crate::spec::{
+    CoordinatorTls, DEFAULT_NAMESPACE, DEFAULT_TTL_SECONDS, GeneratorSpec, default_image,
+};
 
 /// Where a session's generators run, and who starts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -30,8 +32,9 @@ pub struct KubernetesSettings {
     pub namespace: String,
     /// Image of the generator pods.
     pub image: String,
-    /// What generators dial, `tcp://HOST:PORT`; default the Service `load-tester-generators` in
-    /// the namespace (`tcp://load-tester-generators.<namespace>.svc:8081`).
+    /// What generators dial, `tcp://HOST:PORT` (or `tls://HOST:PORT`); default the Service
+    /// `load-tester-generators` in the namespace (`tcp://load-tester-generators.<namespace>.svc:8081`,
+    /// `tls://…` when `[generators.tls]` is on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinator_url: Option<String>,
     /// `ttlSecondsAfterFinished` of the Jobs.
@@ -58,15 +61,21 @@ impl Default for KubernetesSettings {
 }
 
 impl KubernetesSettings {
-    /// The spec of one session's `generators` generators.
-    pub fn spec(&self, session: &str, generators: u32) -> GeneratorSpec {
+    /// The spec of one session's `generators` generators, dialling a listener with `tls` (or
+    /// plain TCP).
+    pub fn spec(
+        &self,
+        session: &str,
+        generators: u32,
+        tls: Option<CoordinatorTls>,
+    ) -> GeneratorSpec {
         let mut spec = GeneratorSpec::new(session, generators);
         spec.namespace = self.namespace.clone();
         spec.image = self.image.clone();
-        spec.coordinator_url = self
-            .coordinator_url
-            .clone()
-            .unwrap_or_else(|| crate::spec::default_coordinator_url(&self.namespace));
+        spec.coordinator_url = self.coordinator_url.clone().unwrap_or_else(|| {
+            crate::spec::default_coordinator_url(&self.namespace, tls.is_some())
+        });
+        spec.tls = tls;
         spec.ttl_seconds_after_finished = self.ttl_seconds;
         if self.cpu.is_some() || self.memory.is_some() {
             spec.resources = Some(crate::spec::Resources {
@@ -83,10 +92,11 @@ impl KubernetesSettings {
         spec
     }
 
-    /// The first setting Kubernetes would refuse: its key (under `generators.kubernetes`) and
-    /// what is wrong.
-    pub fn problem(&self) -> Option<(&'static str, String)> {
-        let e = self.spec("settings", 1).check().err()?;
+    /// The first setting Kubernetes would refuse, or that cannot reach a listener that speaks
+    /// TLS when `tls` is set: its key (under `generators.kubernetes`) and what is wrong.
+    pub fn problem(&self, tls: bool) -> Option<(&'static str, String)> {
+        let tls = tls.then(CoordinatorTls::default);
+        let e = self.spec("settings", 1, tls).check().err()?;
         let key = match e.field {
             "ttl_seconds_after_finished" => "ttl_seconds",
             other => other,
@@ -103,8 +113,9 @@ mod tests {
     fn defaults_and_a_spec_from_them() {
         let settings: KubernetesSettings = serde_json::from_str("{}").unwrap();
         assert_eq!(settings, KubernetesSettings::default());
-        assert_eq!(settings.problem(), None);
-        let spec = settings.spec("4f1c2a9be07d", 3);
+        assert_eq!(settings.problem(false), None);
+        assert_eq!(settings.problem(true), None);
+        let spec = settings.spec("4f1c2a9be07d", 3, None);
         assert_eq!(spec.namespace, "load-tester");
         assert_eq!(spec.generators, 3);
         assert_eq!(
@@ -112,6 +123,11 @@ mod tests {
             "tcp://load-tester-generators.load-tester.svc:8081"
         );
         assert_eq!(spec.resources, None);
+        let spec = settings.spec("4f1c2a9be07d", 3, Some(CoordinatorTls::default()));
+        assert_eq!(
+            spec.coordinator_url,
+            "tls://load-tester-generators.load-tester.svc:8081"
+        );
         let kind: LauncherKind = serde_json::from_str("\"kubernetes\"").unwrap();
         assert_eq!(kind, LauncherKind::Kubernetes);
         assert_eq!(LauncherKind::default(), LauncherKind::Local);
@@ -121,7 +137,7 @@ mod tests {
     fn resources_requests_and_memory_limit() {
         let settings: KubernetesSettings =
             serde_json::from_str(r#"{"namespace":"perf","cpu":"1","memory":"512Mi"}"#).unwrap();
-        let resources = settings.spec("s", 1).resources.unwrap();
+        let resources = settings.spec("s", 1, None).resources.unwrap();
         assert_eq!(resources.requests.cpu.as_deref(), Some("1"));
         assert_eq!(resources.limits.memory.as_deref(), Some("512Mi"));
         assert_eq!(resources.limits.cpu, None);
@@ -135,11 +151,19 @@ mod tests {
             namespace: "Perf".into(),
             ..KubernetesSettings::default()
         };
-        assert_eq!(settings.problem().unwrap().0, "namespace");
+        assert_eq!(settings.problem(false).unwrap().0, "namespace");
         let settings = KubernetesSettings {
             ttl_seconds: -5,
             ..KubernetesSettings::default()
         };
-        assert_eq!(settings.problem().unwrap().0, "ttl_seconds");
+        assert_eq!(settings.problem(false).unwrap().0, "ttl_seconds");
+        let plain = KubernetesSettings {
+            coordinator_url: Some("tcp://coordinator.perf:8081".into()),
+            ..KubernetesSettings::default()
+        };
+        assert_eq!(plain.problem(false), None);
+        let (key, message) = plain.problem(true).unwrap();
+        assert_eq!(key, "coordinator_url");
+        assert!(message.contains("tls://"), "{message}");
     }
 }

@@ -18,9 +18,20 @@ pub fn default_image() -> String {
     format!("load-tester-lab:{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The generator listener as seen from the generators' pods: the Service in `namespace`.
-pub fn default_coordinator_url(namespace: &str) -> String {
-    format!("tcp://{GENERATOR_SERVICE}.{namespace}.svc:{DEFAULT_GENERATOR_PORT}")
+/// The generator listener as seen from the generators' pods: the Service in `namespace`,
+/// `tls://` when the listener speaks TLS.
+pub fn default_coordinator_url(namespace: &str, tls: bool) -> String {
+    let scheme = if tls { "tls" } else { "tcp" };
+    format!("{scheme}://{GENERATOR_SERVICE}.{namespace}.svc:{DEFAULT_GENERATOR_PORT}")
+}
+
+/// TLS from the generators to the coordinator (the listener's `[generators.tls]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoordinatorTls {
+    /// Certificate authorities (PEM) the generators trust besides their system's: carried in
+    /// the session's Secret under `ca.crt` and mounted into every pod. `None`: the system's
+    /// only.
+    pub ca_pem: Option<String>,
 }
 
 /// One session's generators on Kubernetes.
@@ -36,6 +47,8 @@ pub struct GeneratorSpec {
     pub image: String,
     /// What generators dial: `load-tester worker --connect URL`.
     pub coordinator_url: String,
+    /// `Some` when the coordinator's generator listener speaks TLS.
+    pub tls: Option<CoordinatorTls>,
     /// The Secret holding the token; default `<job name>-token`.
     pub secret_name: Option<String>,
     /// Each generator pod's CPU and memory requests and limits.
@@ -67,7 +80,8 @@ impl GeneratorSpec {
             generators,
             namespace: DEFAULT_NAMESPACE.to_string(),
             image: default_image(),
-            coordinator_url: default_coordinator_url(DEFAULT_NAMESPACE),
+            coordinator_url: default_coordinator_url(DEFAULT_NAMESPACE, false),
+            tls: None,
             secret_name: None,
             resources: None,
             ttl_seconds_after_finished: DEFAULT_TTL_SECONDS,
@@ -122,6 +136,16 @@ impl GeneratorSpec {
             return problem(
                 "coordinator_url",
                 format!("`{}` is not a URL", self.coordinator_url),
+            );
+        }
+        if self.tls.is_some() && self.coordinator_url.starts_with("tcp://") {
+            return problem(
+                "coordinator_url",
+                format!(
+                    "`{}` is plain TCP, but the generator listener speaks TLS: dial it with \
+                     `tls://`",
+                    self.coordinator_url
+                ),
             );
         }
         if let Some(name) = &self.secret_name
@@ -213,6 +237,10 @@ mod tests {
             "coordinator_url"
         );
         assert_eq!(with(|s| s.secret_name = Some("A b".into())), "secret_name");
+        assert_eq!(
+            with(|s| s.tls = Some(CoordinatorTls::default())),
+            "coordinator_url"
+        );
         assert_eq!(
             with(|s| s.ttl_seconds_after_finished = -1),
             "ttl_seconds_after_finished"

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::manifest::{Manifests, TOKEN_ENV, TOKEN_KEY};
+use crate::manifest::{CA_KEY, Manifests, TOKEN_ENV, TOKEN_KEY};
 use crate::spec::GeneratorSpec;
 
 /// Documents separated by `---`, in the order given.
@@ -44,12 +44,20 @@ impl Manifests {
 /// YAML comment lines saying how to create the Secret the Job reads its token from (it is not
 /// printed: a placeholder applied over the real Secret would replace the token), and how the
 /// coordinator gets the same token (`[generators] launcher = "external"`, the variable
-/// [`TOKEN_ENV`] by default).
-pub fn secret_instructions(spec: &GeneratorSpec) -> String {
+/// [`TOKEN_ENV`] by default). With `ca_file` (the authorities the generators trust, as the
+/// reader names the file), the Secret holds it too, under [`CA_KEY`].
+pub fn secret_instructions(spec: &GeneratorSpec, ca_file: Option<&str>) -> String {
+    let (ca_key, ca_option) = match ca_file {
+        Some(path) => (
+            format!(" and the TLS authorities under `{CA_KEY}`"),
+            format!(" --from-file={CA_KEY}={path}"),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
-        "# The generators read their join token from the Secret `{secret}` (key `{TOKEN_KEY}`),\n\
+        "# The generators read their join token from the Secret `{secret}` (key `{TOKEN_KEY}`){ca_key},\n\
          # which is not printed here. Create it once, with a new random token:\n\
-         #   kubectl create secret generic {secret} --namespace {ns} --from-literal={TOKEN_KEY}=\"$(head -c 32 /dev/urandom | base64)\"\n\
+         #   kubectl create secret generic {secret} --namespace {ns} --from-literal={TOKEN_KEY}=\"$(head -c 32 /dev/urandom | base64)\"{ca_option}\n\
          # The coordinator needs the same token: run `load-tester serve` with `[generators]\n\
          # launcher = \"external\"` and the token in its environment variable {TOKEN_ENV} (the name\n\
          # is the setting `generators.token_env`), e.g. in its container:\n\

@@ -42,13 +42,36 @@ pub async fn launch(
         .await
         .map_err(describe)?
         .clone();
-    let spec = settings.kubernetes.spec(session, count);
+    let spec = settings
+        .kubernetes
+        .spec(session, count, coordinator_tls(settings)?);
     let handle = launcher.launch(&spec, token).await.map_err(describe)?;
     Ok(Job {
         launcher,
         handle,
         deleting: false,
     })
+}
+
+/// TLS as the pods dial it: on when the listener speaks TLS, with `generators.tls.ca_file`'s
+/// authorities (read now; it was checked when the server started).
+fn coordinator_tls(
+    settings: &GeneratorSettings,
+) -> Result<Option<lt_kube::CoordinatorTls>, String> {
+    let tls = &settings.tls;
+    if !tls.is_on() {
+        return Ok(None);
+    }
+    let ca_pem = match &tls.ca_file {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "setting `generators.tls.ca_file`: {} cannot be read: {e}",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    Ok(Some(lt_kube::CoordinatorTls { ca_pem }))
 }
 
 /// A launcher error as the start's error (a spec error names the launcher already).

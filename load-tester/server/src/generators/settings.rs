@@ -64,8 +64,9 @@ pub struct GeneratorTls {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub key_file: Option<PathBuf>,
-    /// Certificate authorities (PEM) the local launcher's generators trust besides the system's
-    /// (`--ca-file`); none: the system's only.
+    /// Certificate authorities (PEM) the generators trust besides their system's: the local
+    /// launcher's `--ca-file`; the Kubernetes launcher puts them in the session's Secret
+    /// (`ca.crt`) and mounts it in every pod. None: the system's only.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub ca_file: Option<PathBuf>,
@@ -131,7 +132,7 @@ impl GeneratorSettings {
             }
             Ok(_) => {}
         }
-        if let Some((key, message)) = self.kubernetes.problem() {
+        if let Some((key, message)) = self.kubernetes.problem(self.tls.is_on()) {
             return Some((format!("generators.kubernetes.{key}"), message));
         }
         let name = &self.token_env;
