@@ -984,6 +984,11 @@ export interface components {
              * @description When the coordinator last heard from it, in milliseconds since the Unix epoch.
              */
             last_heard_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Bytes the coordinator received from it since it was welcomed (ticks, errors, its report).
+             */
+            received_bytes: number;
             /** @description Set while it is saturated: its own warning. */
             saturated?: string | null;
             /**
@@ -1138,8 +1143,9 @@ export interface components {
          */
         GeneratorTls: {
             /**
-             * @description Certificate authorities (PEM) the local launcher's generators trust besides the system's
-             *     (`--ca-file`); none: the system's only.
+             * @description Certificate authorities (PEM) the generators trust besides their system's: the local
+             *     launcher's `--ca-file`; the Kubernetes launcher puts them in the session's Secret
+             *     (`ca.crt`) and mounts it in every pod. None: the system's only.
              * @default null
              */
             ca_file: string | null;
@@ -1167,8 +1173,9 @@ export interface components {
         /** @description `[generators.kubernetes]`: where and how the Kubernetes launcher runs generators. */
         KubernetesSettings: {
             /**
-             * @description What generators dial, `tcp://HOST:PORT`; default the Service `load-tester-generators` in
-             *     the namespace (`tcp://load-tester-generators.<namespace>.svc:8081`).
+             * @description What generators dial, `tcp://HOST:PORT` (or `tls://HOST:PORT`); default the Service
+             *     `load-tester-generators` in the namespace (`tcp://load-tester-generators.<namespace>.svc:8081`,
+             *     `tls://…` when `[generators.tls]` is on).
              * @default null
              */
             coordinator_url: string | null;

@@ -34,6 +34,15 @@ export function percent(fraction: number | null | undefined): string {
   return `${Math.round(p)} %`;
 }
 
+/** A size in bytes: 512 B, 3.4 KiB, 12.0 MiB, 1.50 GiB. */
+export function bytes(n: number | null | undefined): string {
+  if (n == null || !Number.isFinite(n) || n < 0) return "–";
+  if (n < 1024) return `${Math.round(n)} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
 /** Seconds as 45 s, 3 min 05 s, 1 h 02 min. */
 export function duration(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "–";

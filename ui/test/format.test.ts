@@ -26,6 +26,14 @@ test("latencies pick their unit", () => {
   assert.equal(fmt.ms(undefined), "–");
 });
 
+test("sizes in bytes", () => {
+  assert.equal(fmt.bytes(512), "512 B");
+  assert.equal(fmt.bytes(3.4 * 1024), "3.4 KiB");
+  assert.equal(fmt.bytes(12 * 1024 * 1024), "12.0 MiB");
+  assert.equal(fmt.bytes(1.5 * 1024 ** 3), "1.50 GiB");
+  assert.equal(fmt.bytes(null), "–");
+});
+
 test("durations and times", () => {
   assert.equal(fmt.duration(45), "45 s");
   assert.equal(fmt.duration(185), "3 min 05 s");

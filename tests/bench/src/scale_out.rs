@@ -41,6 +41,9 @@ struct Row {
     server_cpu_s: f64,
     merged_requests: u64,
     served: u64,
+    /// Bytes the coordinator received per generator tick (its last look at `live.generators`),
+    /// when the session ran on several generators.
+    bytes_per_tick: Option<f64>,
 }
 
 pub fn run(args: &ScaleOutArgs) -> Result<()> {
@@ -51,22 +54,25 @@ pub fn run(args: &ScaleOutArgs) -> Result<()> {
     }
     println!("## Scale-out: one session on N local generators\n");
     println!(
-        "{} users, {} s, think time 10 ms, against the trivial target; server CPU from /proc.\n",
+        "{} users, {} s, think time 10 ms, one endpoint, against the trivial target; server CPU from /proc; \
+         bytes as counted by the coordinator (`live.generators[].received_bytes`).\n",
         args.users, args.seconds
     );
     println!(
-        "| generators | merged ticks | server CPU (ms) | per merged tick (ms) | per tick and generator (ms) | merged requests | target served | exact |"
+        "| generators | merged ticks | server CPU (ms) | per merged tick (ms) | per tick and generator (ms) | bytes per generator tick | merged requests | target served | exact |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in &rows {
-        let per_tick = r.server_cpu_s * 1000.0 / r.ticks.max(1) as f64;
+        let per_tick = r.cpu_per_tick_ms();
         println!(
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} |",
             r.generators,
             r.ticks,
             r.server_cpu_s * 1000.0,
             per_tick,
             per_tick / f64::from(r.generators),
+            r.bytes_per_tick
+                .map_or_else(|| "–".to_string(), |b| format!("{b:.0}")),
             r.merged_requests,
             r.served,
             if r.merged_requests == r.served {
@@ -76,7 +82,40 @@ pub fn run(args: &ScaleOutArgs) -> Result<()> {
             }
         );
     }
+    if let Some(line) = extrapolation(&rows, 100) {
+        println!("\n{line}");
+    }
     Ok(())
+}
+
+impl Row {
+    fn cpu_per_tick_ms(&self) -> f64 {
+        self.server_cpu_s * 1000.0 / self.ticks.max(1) as f64
+    }
+}
+
+/// What `target` generators would cost the coordinator, from the rows: each generator sends one
+/// tick a second; the coordinator's own CPU per generator tick is the growth of the server's CPU
+/// per merged tick from the one-generator row (which has no coordinator) to the largest row.
+fn extrapolation(rows: &[Row], target: u32) -> Option<String> {
+    let base = rows.iter().find(|r| r.generators == 1)?;
+    let top = rows
+        .iter()
+        .filter(|r| r.generators > 1)
+        .max_by_key(|r| r.generators)?;
+    let bytes = top.bytes_per_tick?;
+    let coordinator_ms =
+        (top.cpu_per_tick_ms() - base.cpu_per_tick_ms()) / f64::from(top.generators);
+    Some(format!(
+        "Extrapolated to {target} generators (from the {}-generator row): {target} ticks/s and \
+         {:.0} KB/s at the coordinator, {:.1} ms of its CPU per generator tick, so about {:.0} ms \
+         of CPU per second ({:.0} % of one core).",
+        top.generators,
+        bytes * f64::from(target) / 1000.0,
+        coordinator_ms,
+        coordinator_ms * f64::from(target),
+        coordinator_ms * f64::from(target) / 10.0,
+    ))
 }
 
 fn measure(bench: &Bench, generators: u32, args: &ScaleOutArgs) -> Result<Row> {
@@ -107,8 +146,12 @@ fn measure(bench: &Bench, generators: u32, args: &ScaleOutArgs) -> Result<Row> {
         }
         let id = body["id"].as_str().context("no session id")?.to_string();
         let deadline = Instant::now() + Duration::from_secs(args.seconds + 60);
+        let mut bytes_per_tick = None;
         loop {
             let (_, s) = call(&url, "GET", &format!("/api/sessions/{id}"), None)?;
+            if let Some(per_tick) = received_per_tick(&s) {
+                bytes_per_tick = Some(per_tick);
+            }
             match s["status"].as_str() {
                 Some("completed") => break,
                 Some("failed" | "aborted" | "stopped" | "interrupted") => {
@@ -131,11 +174,24 @@ fn measure(bench: &Bench, generators: u32, args: &ScaleOutArgs) -> Result<Row> {
             server_cpu_s: cpu_after - cpu_before,
             merged_requests: seconds.iter().filter_map(|s| s["requests"].as_u64()).sum(),
             served: after.served - before.served,
+            bytes_per_tick,
         })
     })();
     let _ = server.kill();
     let _ = server.wait();
     result
+}
+
+/// Bytes the coordinator received per generator tick so far, from a session's
+/// `live.generators` (a generator's `second` is its count of ticks, from 1); `None` before the first.
+fn received_per_tick(session: &Value) -> Option<f64> {
+    let generators = session["live"]["generators"].as_array()?;
+    let bytes: u64 = generators
+        .iter()
+        .filter_map(|g| g["received_bytes"].as_u64())
+        .sum();
+    let ticks: u64 = generators.iter().filter_map(|g| g["second"].as_u64()).sum();
+    (ticks > 0 && bytes > 0).then(|| bytes as f64 / ticks as f64)
 }
 
 /// `load-tester serve` on a free port with its data in `data`; returns it and its URL.

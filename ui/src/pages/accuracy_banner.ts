@@ -6,8 +6,6 @@ import { fill, h } from "../dom";
 import * as fmt from "../format";
 import type { Report, SecondRow, Tick } from "../types";
 
-const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
-
 /** The banner and what fills it, live from ticks or from a past session's report and seconds. */
 export function accuracyBanner(): {
   element: HTMLElement;
@@ -35,7 +33,7 @@ export function accuracyBanner(): {
     if (t.config.arrival_rate != null) extra.push(`asked ${fmt.rate(t.config.arrival_rate)} arrivals/s, achieved ${fmt.rate(t.rps)} req/s`);
     if (t.schedule_lag) extra.push(`schedule lag p95 ${fmt.ms(t.schedule_lag.p95)}`);
     if (t.total_corrected_latency) extra.push(`corrected p95 ${fmt.ms(t.total_corrected_latency.p95)}, p99 ${fmt.ms(t.total_corrected_latency.p99)} (coordinated omission)`);
-    if (g && (lines.length > 0 || g.cpu_percent >= 50)) extra.push(`generator CPU ${g.cpu_percent.toFixed(0)}% of one core (${g.cores} cores), memory ${mib(g.memory_bytes)}`);
+    if (g && (lines.length > 0 || g.cpu_percent >= 50)) extra.push(`generator CPU ${g.cpu_percent.toFixed(0)}% of one core (${g.cores} cores), memory ${fmt.bytes(g.memory_bytes)}`);
     show(lines, extra);
   };
 

@@ -33,6 +33,11 @@ const POD_POLL: Duration = Duration::from_secs(2);
 const START_DELAY: Duration = Duration::from_secs(1);
 /// A generator that sends nothing for this long is lost (ticks are the heartbeat).
 pub const LOSS_AFTER: Duration = Duration::from_secs(3);
+/// How long a command line may take to go out to a generator. One that does not take it by then
+/// (partitioned, or not reading) is lost: its stream may hold half a line.
+const SEND_LIMIT: Duration = Duration::from_secs(2);
+/// How long a welcome (with the scenario's files, up to 64 MiB) may take to go out.
+const WELCOME_LIMIT: Duration = Duration::from_secs(60);
 /// Ids of the changes that undo a change some generators refused (the supervisor's ids count up
 /// from 1 and never reach them).
 const UNDO_IDS: u64 = 1 << 63;
@@ -70,8 +75,26 @@ struct Link {
     write: GeneratorWrite,
     ended: bool,
     lost: bool,
+    /// A line to it did not go out within its limit; it is lost at the next clock tick.
+    stuck: bool,
     report: Option<Report>,
     last_seen: Instant,
+}
+
+impl Link {
+    /// Sends `line` unless the generator is gone; marks it stuck when the line does not go out
+    /// within `limit`.
+    async fn send(&mut self, line: &str, limit: Duration) {
+        if self.ended || self.lost || self.stuck {
+            return;
+        }
+        if tokio::time::timeout(limit, self.write.write_all(line.as_bytes()))
+            .await
+            .is_err()
+        {
+            self.stuck = true;
+        }
+    }
 }
 
 /// A live change sent to every generator and not answered by all yet.
@@ -108,7 +131,14 @@ impl Coordinator {
         // The files go into each welcome in turn and come back out, not copied per generator.
         let mut files = std::mem::take(&mut self.files);
         for j in joined {
-            let mut write = j.write;
+            let mut link = Link {
+                write: j.write,
+                ended: false,
+                lost: false,
+                stuck: false,
+                report: None,
+                last_seen: Instant::now() + START_DELAY,
+            };
             let welcome = Handshake::Welcome(Welcome {
                 version: j.version,
                 segment: SegmentOf {
@@ -120,7 +150,7 @@ impl Coordinator {
                 clock_ms: now_ms(),
                 files,
             });
-            let _ = write.write_all(encode_handshake(&welcome).as_bytes()).await;
+            link.send(&encode_handshake(&welcome), WELCOME_LIMIT).await;
             files = match welcome {
                 Handshake::Welcome(w) => w.files,
                 _ => Default::default(),
@@ -136,13 +166,7 @@ impl Coordinator {
                 }
                 let _ = tx.send((index, None));
             });
-            links.push(Link {
-                write,
-                ended: false,
-                lost: false,
-                report: None,
-                last_seen: Instant::now() + START_DELAY,
-            });
+            links.push(link);
         }
         drop(lines_tx);
         self.set_health(|g| g.state = GeneratorState::Running, None);
@@ -160,7 +184,14 @@ impl Coordinator {
                     match line {
                         Some(line) => {
                             links[i].last_seen = Instant::now();
-                            self.set_health(|g| g.last_heard_ms = Some(now_ms()), Some(index));
+                            self.set_health(
+                                |g| {
+                                    g.last_heard_ms = Some(now_ms());
+                                    // The line and its newline, as they came over the wire.
+                                    g.received_bytes += line.len() as u64 + 1;
+                                },
+                                Some(index),
+                            );
                             let out = self.on_line(&mut state, &mut links, i, &line).await;
                             send_all(&mut to_supervisor, out).await;
                         }
@@ -199,15 +230,21 @@ impl Coordinator {
                         .map(WorkerEvent::Tick)
                         .collect();
                     self.after_merged(&mut state, &mut links, &out).await;
-                    let silent: Vec<usize> = (0..links.len())
-                        .filter(|&i| {
+                    let gone: Vec<(usize, &str)> = (0..links.len())
+                        .filter_map(|i| {
                             let l = &links[i];
-                            !l.ended && !l.lost && l.report.is_none()
-                                && now.saturating_duration_since(l.last_seen) > LOSS_AFTER
+                            if l.ended || l.lost || l.report.is_some() {
+                                None
+                            } else if l.stuck {
+                                Some((i, "it did not take the coordinator's lines"))
+                            } else {
+                                (now.saturating_duration_since(l.last_seen) > LOSS_AFTER)
+                                    .then_some((i, "no tick for 3 s"))
+                            }
                         })
                         .collect();
-                    for i in silent {
-                        out.extend(self.lose(&mut state, &mut links, i, "no tick for 3 s").await);
+                    for (i, why) in gone {
+                        out.extend(self.lose(&mut state, &mut links, i, why).await);
                     }
                     send_all(&mut to_supervisor, out).await;
                 }
@@ -377,7 +414,7 @@ impl Coordinator {
                     let id = UNDO_IDS | state.undo_serial;
                     state.undoing.insert(id, index);
                     let line = encode_command(&Command::Change { id, change });
-                    let _ = links[index].write.write_all(line.as_bytes()).await;
+                    links[index].send(&line, SEND_LIMIT).await;
                 }
                 events
             }
@@ -489,18 +526,14 @@ impl Coordinator {
         }
     }
 
-    /// Sends each live generator the command made for its segment.
+    /// Sends each live generator the command made for its segment, to all at once.
     async fn send_shares(&self, links: &mut [Link], command: impl Fn(Segment) -> Command) {
-        for (i, link) in links.iter_mut().enumerate() {
-            if link.ended || link.lost {
-                continue;
-            }
-            let Some(segment) = Segment::new(i as u32, self.count) else {
-                continue;
-            };
+        let sends = links.iter_mut().enumerate().filter_map(|(i, link)| {
+            let segment = Segment::new(i as u32, self.count)?;
             let line = encode_command(&command(segment));
-            let _ = link.write.write_all(line.as_bytes()).await;
-        }
+            Some(async move { link.send(&line, SEND_LIMIT).await })
+        });
+        futures_util::future::join_all(sends).await;
     }
 
     /// Generator `i` is lost: by `on_loss`, the session ends failed or goes on degraded.
@@ -739,11 +772,11 @@ fn sum_configs<'a>(configs: impl Iterator<Item = &'a LiveConfig>) -> LiveConfig 
     })
 }
 
+/// Sends `command` to every live generator at once: one that does not read cannot hold up
+/// the others (an emergency stop reaches them all).
 async fn broadcast(links: &mut [Link], command: &Command) {
     let line = encode_command(command);
-    for link in links.iter_mut().filter(|l| !l.ended && !l.lost) {
-        let _ = link.write.write_all(line.as_bytes()).await;
-    }
+    futures_util::future::join_all(links.iter_mut().map(|l| l.send(&line, SEND_LIMIT))).await;
 }
 
 async fn send_all(to: &mut WriteHalf<DuplexStream>, events: Vec<WorkerEvent>) {

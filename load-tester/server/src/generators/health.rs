@@ -30,6 +30,8 @@ pub struct GeneratorHealth {
     pub second: u64,
     /// Requests it sent since the start.
     pub total_requests: u64,
+    /// Bytes the coordinator received from it since it was welcomed (ticks, errors, its report).
+    pub received_bytes: u64,
     /// Its CPU in its last second, in percent of one core.
     pub cpu_percent: Option<f64>,
     /// Set while it is saturated: its own warning.
@@ -48,6 +50,7 @@ pub fn joining(count: u32) -> Vec<GeneratorHealth> {
             last_heard_ms: None,
             second: 0,
             total_requests: 0,
+            received_bytes: 0,
             cpu_percent: None,
             saturated: None,
         })
