@@ -31,6 +31,9 @@ pub struct ScaleOutArgs {
     /// Users of each session (split over its generators).
     #[arg(long, default_value_t = 8)]
     pub users: u32,
+    /// Endpoints of the scenario (a generator's tick carries each one's histograms).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub endpoints: u32,
 }
 
 /// One session's figures.
@@ -54,9 +57,9 @@ pub fn run(args: &ScaleOutArgs) -> Result<()> {
     }
     println!("## Scale-out: one session on N local generators\n");
     println!(
-        "{} users, {} s, think time 10 ms, one endpoint, against the trivial target; server CPU from /proc; \
-         bytes as counted by the coordinator (`live.generators[].received_bytes`).\n",
-        args.users, args.seconds
+        "{} users, {} s, think time 10 ms, {} endpoint(s), against the trivial target; server CPU \
+         from /proc; bytes as counted by the coordinator (`live.generators[].received_bytes`).\n",
+        args.users, args.seconds, args.endpoints
     );
     println!(
         "| generators | merged ticks | server CPU (ms) | per merged tick (ms) | per tick and generator (ms) | bytes per generator tick | merged requests | target served | exact |"
@@ -127,9 +130,12 @@ fn measure(bench: &Bench, generators: u32, args: &ScaleOutArgs) -> Result<Row> {
         let pid = server.id();
         let ticks_per_s = os::clock_ticks_per_second();
         let cpu_before = os::read_stat(pid)?.cpu_seconds(ticks_per_s);
+        let endpoints: String = (0..args.endpoints)
+            .map(|i| format!("  - {{ name: e{i}, path: \"/?e={i}\" }}\n"))
+            .collect();
         let yaml = format!(
             "name: scale-out-bench\ntarget: {}\nload:\n  users: {}\n  generators: {generators}\n  \
-             duration: {}s\n  think_time: {{ min: 10ms, max: 10ms }}\nendpoints:\n  - {{ name: root, path: / }}\n\
+             duration: {}s\n  think_time: {{ min: 10ms, max: 10ms }}\nendpoints:\n{endpoints}\
              protection:\n  max_errors_per_minute: off\n",
             bench.target.url(),
             args.users,
