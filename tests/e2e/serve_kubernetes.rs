@@ -91,6 +91,25 @@ impl Drop for Nodes {
     }
 }
 
+/// The value under `key` of the Secret `name` of the namespace.
+fn secret_value(
+    objects: &BTreeMap<String, Value>,
+    namespace: &str,
+    name: &Value,
+    key: &Value,
+) -> Vec<u8> {
+    let path = format!(
+        "/api/v1/namespaces/{namespace}/secrets/{}",
+        name.as_str().unwrap()
+    );
+    let data = objects[&path]["data"][key.as_str().unwrap()]
+        .as_str()
+        .unwrap();
+    base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .unwrap()
+}
+
 /// A container's environment as the kubelet gives it: values, and `secretKeyRef`s resolved
 /// from the Secrets of the namespace.
 fn container_env(
@@ -104,16 +123,7 @@ fn container_env(
         if let Some(value) = var["value"].as_str() {
             env.push((name, value.to_string()));
         } else if let Some(key_ref) = var["valueFrom"]["secretKeyRef"].as_object() {
-            let path = format!(
-                "/api/v1/namespaces/{namespace}/secrets/{}",
-                key_ref["name"].as_str().unwrap()
-            );
-            let data = objects[&path]["data"][key_ref["key"].as_str().unwrap()]
-                .as_str()
-                .unwrap();
-            let value = base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .unwrap();
+            let value = secret_value(objects, namespace, &key_ref["name"], &key_ref["key"]);
             env.push((name, String::from_utf8(value).unwrap()));
         }
     }
@@ -144,19 +154,10 @@ fn secret_mounts(
             .find(|v| v["name"] == name)
             .unwrap();
         let secret = &volume["secret"];
-        let path = format!(
-            "/api/v1/namespaces/{namespace}/secrets/{}",
-            secret["secretName"].as_str().unwrap()
-        );
         let folder = root.join(name);
         std::fs::create_dir_all(&folder).unwrap();
         for item in secret["items"].as_array().unwrap() {
-            let data = objects[&path]["data"][item["key"].as_str().unwrap()]
-                .as_str()
-                .unwrap();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .unwrap();
+            let bytes = secret_value(objects, namespace, &secret["secretName"], &item["key"]);
             std::fs::write(folder.join(item["path"].as_str().unwrap()), bytes).unwrap();
         }
         mounts.push((mount["mountPath"].as_str().unwrap().to_string(), folder));
