@@ -715,3 +715,161 @@ async fn data_rows_travel_in_the_welcome_and_split_by_user() {
         );
     }
 }
+
+/// A relay in front of the generator listener that keeps a copy of every line a generator
+/// sends (its hello, ticks and report), passing everything on unchanged both ways. Returns the
+/// relay's port and the lines.
+async fn tap(listener_port: u16) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = relay.local_addr().unwrap().port();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = lines.clone();
+    tokio::spawn(async move {
+        while let Ok((generator, _)) = relay.accept().await {
+            let coordinator = tokio::net::TcpStream::connect(("127.0.0.1", listener_port))
+                .await
+                .unwrap();
+            let (from_generator, mut to_generator) = generator.into_split();
+            let (mut from_coordinator, mut to_coordinator) = coordinator.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_coordinator, &mut to_generator).await;
+                let _ = to_generator.shutdown().await;
+            });
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(from_generator).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let sent = to_coordinator
+                        .write_all(format!("{line}\n").as_bytes())
+                        .await;
+                    kept.lock().unwrap().push(line);
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+                let _ = to_coordinator.shutdown().await;
+            });
+        }
+    });
+    (port, lines)
+}
+
+/// An empty histogram with the protocol's bounds (1 µs to 1 h, 3 significant digits).
+fn one_histogram() -> hdrhistogram::Histogram<u64> {
+    hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap()
+}
+
+/// The session's latency figures against those of one histogram holding every sample.
+fn assert_same_latency(merged: &Value, all: &hdrhistogram::Histogram<u64>, what: &str) {
+    for (field, q) in [("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99)] {
+        let one = all.value_at_quantile(q) as f64 / 1000.0;
+        assert_eq!(
+            merged[field].as_f64(),
+            Some(one),
+            "{what} {field}: {merged}"
+        );
+    }
+    let max = all.max() as f64 / 1000.0;
+    assert_eq!(merged["max"].as_f64(), Some(max), "{what} max: {merged}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_percentiles_equal_one_histogram_of_every_sample() {
+    let target = Fixture::start().await;
+    // Two latencies far apart, so the upper percentiles sit in the slow endpoint's samples.
+    target.set("b", Mode::Slow(Duration::from_millis(30)));
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let token = "relay-join-token-for-the-e2e-test-0123456789";
+    let bind = format!("127.0.0.1:{port}");
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("LT_GENERATORS__LAUNCHER", "external"),
+            ("LT_GENERATORS__BIND", bind.as_str()),
+            ("LT_GENERATOR_TOKEN", token),
+        ],
+    )
+    .await;
+    let id = server
+        .start_session(&yaml(&target.url(), 6, 3, "4s", ""))
+        .await;
+    let (relay, lines) = tap(port).await;
+    let generators: Vec<_> = (0..3)
+        .map(|index| {
+            tokio::process::Command::new(common::BIN)
+                .args(["worker", "--connect", &format!("tcp://127.0.0.1:{relay}")])
+                .args(["--index", &index.to_string()])
+                .env("LT_GENERATOR_TOKEN", token)
+                .env_remove("LT_SESSION_ID")
+                .env_remove("JOB_COMPLETION_INDEX")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let s = server
+        .wait_status(&id, "completed", Duration::from_secs(60))
+        .await;
+    for g in generators {
+        let out = g.wait_with_output().await.unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Every sample the generators sent, second by second, recorded into one histogram (and one
+    // per endpoint), apart from the coordinator's merge.
+    let mut all = one_histogram();
+    let mut rows: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
+    let mut ticks = 0;
+    for line in lines.lock().unwrap().iter() {
+        let Ok(lt_protocol::WorkerEvent::Tick(tick)) = lt_protocol::decode_event(line) else {
+            continue;
+        };
+        ticks += 1;
+        let histograms = tick
+            .histograms
+            .expect("a generator's tick has its histograms");
+        for (row, encoded) in tick.endpoints.iter().zip(&histograms.endpoints) {
+            let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded)
+                .unwrap();
+            let second: hdrhistogram::Histogram<u64> =
+                hdrhistogram::serialization::Deserializer::new()
+                    .deserialize(&mut bytes.as_slice())
+                    .unwrap();
+            let row = rows.entry(row.name.clone()).or_insert_with(one_histogram);
+            for v in second.iter_recorded() {
+                all.record_n(v.value_iterated_to(), v.count_at_value())
+                    .unwrap();
+                row.record_n(v.value_iterated_to(), v.count_at_value())
+                    .unwrap();
+            }
+        }
+    }
+    assert!(ticks >= 9, "3 generators, 4 s: {ticks} ticks");
+    let summary = &s["summary"];
+    let received = target.received().len() as u64;
+    assert_eq!(all.len(), received);
+    assert_eq!(summary["requests"].as_u64(), Some(received), "{s}");
+    assert_same_latency(&summary["latency_ms"], &all, "the session");
+    for e in summary["endpoints"].as_array().unwrap() {
+        let name = e["name"].as_str().unwrap();
+        assert_eq!(e["requests"].as_u64(), Some(rows[name].len()), "{e}");
+        assert_same_latency(&e["latency_ms"], &rows[name], name);
+    }
+    eprintln!(
+        "merged p50/p90/p99/max {}; one histogram of all {} samples: {:.3}/{:.3}/{:.3}/{:.3} ms",
+        summary["latency_ms"],
+        all.len(),
+        all.value_at_quantile(0.5) as f64 / 1000.0,
+        all.value_at_quantile(0.9) as f64 / 1000.0,
+        all.value_at_quantile(0.99) as f64 / 1000.0,
+        all.max() as f64 / 1000.0,
+    );
+}
