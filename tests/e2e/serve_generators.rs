@@ -774,7 +774,7 @@ fn assert_same_latency(merged: &Value, all: &hdrhistogram::Histogram<u64>, what:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn merged_percentiles_equal_one_histogram_of_every_sample() {
+async fn merged_percentiles_equal_one_histogram_of_every_sample_and_no_scenario_reads_the_token() {
     let target = Fixture::start().await;
     // Two latencies far apart, so the upper percentiles sit in the slow endpoint's samples.
     target.set("b", Mode::Slow(Duration::from_millis(30)));
@@ -791,9 +791,13 @@ async fn merged_percentiles_equal_one_histogram_of_every_sample() {
         ],
     )
     .await;
-    let id = server
-        .start_session(&yaml(&target.url(), 6, 3, "4s", ""))
-        .await;
+    // A scenario that asks for the join token gets its default: the token is the server's and
+    // the generators' own, in their environments, and never read by `{{ env.* }}`.
+    let scenario = yaml(&target.url(), 6, 3, "4s", "").replace(
+        "- { name: a, path: /e/a, weight: 3 }",
+        "- { name: a, path: /e/a, weight: 3, headers: { Authorization: \"Bearer {{ env.LT_GENERATOR_TOKEN | default('none') }}\" } }",
+    );
+    let id = server.start_session(&scenario).await;
     let (relay, lines) = tap(port).await;
     let generators: Vec<_> = (0..3)
         .map(|index| {
@@ -854,6 +858,19 @@ async fn merged_percentiles_equal_one_histogram_of_every_sample() {
     }
     assert!(ticks >= 9, "3 generators, 4 s: {ticks} ticks");
     let summary = &s["summary"];
+    let sent_a: Vec<_> = target
+        .received()
+        .into_iter()
+        .filter(|r| r.endpoint == "a")
+        .collect();
+    assert!(!sent_a.is_empty());
+    assert!(
+        sent_a
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer none")),
+        "{:?}",
+        sent_a[0].authorization
+    );
     let received = target.received().len() as u64;
     assert_eq!(all.len(), received);
     assert_eq!(summary["requests"].as_u64(), Some(received), "{s}");

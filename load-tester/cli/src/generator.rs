@@ -161,7 +161,10 @@ async fn run(
             return exit::FAILED;
         }
     };
-    let scenario = match crate::worker::scenario_reading(&launch, &files) {
+    // The join token is this process's own: no scenario sends it anywhere (the coordinator
+    // checked the scenario without it too).
+    let scenario = match crate::worker::scenario_reading(&launch, &files, Some(lt_kube::TOKEN_ENV))
+    {
         Ok(s) => s,
         Err(code) => return code,
     };
