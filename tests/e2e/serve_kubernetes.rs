@@ -270,13 +270,19 @@ async fn kubernetes_server(
     let (api, addr) = kube_api::start(Some(Box::new(cluster.clone()))).await;
     let kubeconfig = dir.join("kubeconfig");
     std::fs::write(&kubeconfig, kube_api::kubeconfig(addr, NAMESPACE)).unwrap();
+    let server = start_on_cluster(dir, extra).await;
+    (server, api, cluster)
+}
+
+/// `load-tester serve` with its data in `dir/data`, for the cluster of `dir/kubeconfig`.
+async fn start_on_cluster(dir: &Path, extra: &[(&str, &str)]) -> Server {
     let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let tls = extra
         .iter()
         .any(|(k, _)| k.starts_with("LT_GENERATORS__TLS__"));
     let url = format!("{}://127.0.0.1:{port}", if tls { "tls" } else { "tcp" });
-    let kubeconfig = kubeconfig.display().to_string();
+    let kubeconfig = dir.join("kubeconfig").display().to_string();
     let mut env = vec![
         ("KUBECONFIG", kubeconfig.as_str()),
         ("LT_GENERATORS__LAUNCHER", "kubernetes"),
@@ -287,8 +293,7 @@ async fn kubernetes_server(
     env.extend_from_slice(extra);
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let server = Server::start(&data, &env).await;
-    (server, api, cluster)
+    Server::start(&data, &env).await
 }
 
 /// A scenario for `generators` generators against the fixture: `a` (weight 3) and `b`.
@@ -374,6 +379,38 @@ async fn a_session_runs_as_an_indexed_job_that_is_deleted_at_its_end() {
         assert!(!answer.to_string().contains(&token), "{answer}");
     }
     assert!(!server_log(&server).contains(&token));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_deletes_the_job_of_the_session_it_lost() {
+    let target = Fixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (server, api, cluster) = kubernetes_server(dir.path(), true, &[]).await;
+    let id = server.start_session(&yaml(&target.url(), 6, 3, "5m")).await;
+    server
+        .wait_status(&id, "running", Duration::from_secs(60))
+        .await;
+    let job = format!("{JOBS}/lt-{id}");
+    assert!(api.lock().unwrap().objects.contains_key(&job));
+
+    // The server dies with its coordinator; the Job and its pods are left behind.
+    server.kill9().await;
+    assert!(calls(&api, Method::DELETE, &job).is_empty());
+
+    // Started again on the same data, it ends the session `interrupted` and deletes the Job.
+    let server = start_on_cluster(dir.path(), &[]).await;
+    let s = server
+        .wait_status(&id, "interrupted", Duration::from_secs(10))
+        .await;
+    assert!(s["reason"].as_str().unwrap().contains("restarted"), "{s}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while calls(&api, Method::DELETE, &job).is_empty() {
+        assert!(Instant::now() < deadline, "the Job was not deleted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cluster.wait_no_pods(Duration::from_secs(5)).await;
+    let left: Vec<String> = api.lock().unwrap().objects.keys().cloned().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// The test certificates (`tests/e2e/tls`): an authority, and a certificate it signed for

@@ -131,15 +131,21 @@ impl KubernetesLauncher {
     /// Deletes the Job at once (`propagationPolicy: Foreground`, grace period 0): its pods and
     /// the Secret go with it. A Job already gone is not an error.
     pub async fn delete(&self, handle: &JobHandle) -> Result<(), LaunchError> {
-        let jobs: Api<Job> = Api::namespaced(self.client.clone(), &handle.namespace);
+        self.delete_job(&handle.namespace, &handle.job).await
+    }
+
+    /// Deletes the Job `name` in `namespace` as [`KubernetesLauncher::delete`] does, for a Job
+    /// known by name only (one a previous run of the server created).
+    pub async fn delete_job(&self, namespace: &str, name: &str) -> Result<(), LaunchError> {
+        let jobs: Api<Job> = Api::namespaced(self.client.clone(), namespace);
         let params = DeleteParams {
             propagation_policy: Some(PropagationPolicy::Foreground),
             grace_period_seconds: Some(0),
             ..DeleteParams::default()
         };
-        match jobs.delete(&handle.job, &params).await {
+        match jobs.delete(name, &params).await {
             Ok(_) => {
-                tracing::info!(namespace = %handle.namespace, job = %handle.job, "generators' Job deleted");
+                tracing::info!(namespace, job = name, "generators' Job deleted");
                 Ok(())
             }
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
@@ -148,8 +154,8 @@ impl KubernetesLauncher {
                 verb: "delete",
                 resource: "jobs",
                 kind: "Job",
-                name: &handle.job,
-                namespace: &handle.namespace,
+                name,
+                namespace,
             }
             .error(e)),
         }

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lt_kube::LauncherKind;
 use lt_protocol::{Command, EndReason, Launch, LifecycleState, Report, WorkerEvent};
 use lt_store::{NewSession, Store};
 use serde_json::Value;
@@ -376,6 +377,9 @@ impl Supervisor {
     /// `interrupted` (killing any orphan).
     pub async fn recover(self: &Arc<Self>) -> Result<RecoverCounts, lt_store::StoreError> {
         let mut counts = RecoverCounts::default();
+        // Sessions whose generators ran as a Kubernetes Job the old server created.
+        let mut jobs_left = Vec::new();
+        let on_kubernetes = self.settings.get().generators.launcher == LauncherKind::Kubernetes;
         for row in off_runtime(|| self.store.unfinished_sessions())? {
             let pid = row.worker_pid.unwrap_or(0);
             let link = match (&row.worker_socket, pid) {
@@ -418,7 +422,17 @@ impl Supervisor {
                 self.publish_lifecycle(&row.id, Status::Interrupted, Some(reason.to_string()));
                 tracing::warn!(session = %row.id, "{reason}");
                 counts.interrupted += 1;
+                if on_kubernetes && row.config["load"]["generators"].as_u64().unwrap_or(1) > 1 {
+                    jobs_left.push(row.id.clone());
+                }
             }
+        }
+        if !jobs_left.is_empty() {
+            let me = Arc::clone(self);
+            tokio::spawn(async move {
+                let settings = me.settings.get().generators.clone();
+                crate::generators::delete_left_behind(&me.kubernetes, &settings, &jobs_left).await;
+            });
         }
         Ok(counts)
     }

@@ -53,6 +53,44 @@ pub async fn launch(
     })
 }
 
+/// Deletes the Jobs of `sessions`, which ended `interrupted` when the server restarted: their
+/// coordinator went with the old server, so nothing else would delete them (their generators
+/// exit by themselves within `orphan_after`). Each Job is named as [`launch`] named it, in the
+/// configured namespace; one already gone is not an error, a failure is logged.
+pub async fn delete_left_behind(
+    client: &Client,
+    settings: &GeneratorSettings,
+    sessions: &[String],
+) {
+    let launcher = match client
+        .get_or_try_init(KubernetesLauncher::from_environment)
+        .await
+    {
+        Ok(launcher) => launcher,
+        Err(e) => {
+            tracing::error!(
+                "the Jobs of {} interrupted session(s) could not be deleted: {}",
+                sessions.len(),
+                describe(e)
+            );
+            return;
+        }
+    };
+    for session in sessions {
+        let spec = settings.kubernetes.spec(session, 1, None);
+        let job = spec.job_name();
+        match tokio::time::timeout(DELETE_LIMIT, launcher.delete_job(&spec.namespace, &job)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(%session, %job, "the interrupted session's Job could not be deleted: {e}")
+            }
+            Err(_) => {
+                tracing::error!(%session, %job, "deleting the interrupted session's Job took longer than {DELETE_LIMIT:?}")
+            }
+        }
+    }
+}
+
 /// TLS as the pods dial it: on when the listener speaks TLS, with `generators.tls.ca_file`'s
 /// authorities (read now; it was checked when the server started).
 fn coordinator_tls(

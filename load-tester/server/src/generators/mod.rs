@@ -17,7 +17,7 @@ mod tls;
 
 pub use files::{FilesError, MAX_WELCOME_FILES_BYTES, WelcomeFiles, welcome_files};
 pub use health::{GeneratorHealth, HealthBoard};
-pub use kubernetes::Client as KubernetesClient;
+pub use kubernetes::{Client as KubernetesClient, delete_left_behind};
 pub use launcher::{LaunchRequest, Launched, start};
 pub use registry::Registry;
 pub use settings::GeneratorSettings;
