@@ -41,6 +41,21 @@ impl Server {
         Server::launch(data_dir, scenarios, env, false).await
     }
 
+    /// Like [`Server::start`], its generators started by someone else (`launcher =
+    /// "external"`): they join its generator listener on `port` with `token`.
+    pub async fn start_external(data_dir: &Path, port: u16, token: &str) -> Server {
+        let bind = format!("127.0.0.1:{port}");
+        Server::start(
+            data_dir,
+            &[
+                ("LT_GENERATORS__LAUNCHER", "external"),
+                ("LT_GENERATORS__BIND", bind.as_str()),
+                ("LT_GENERATOR_TOKEN", token),
+            ],
+        )
+        .await
+    }
+
     /// Like [`Server::start`], with the bundled targets (in their own process).
     pub async fn start_with_targets(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
@@ -318,4 +333,21 @@ pub fn scenario_yaml(target: &str, users: u32, endpoints: &[&str], extra: &str) 
     yaml.push_str("protection:\n  max_errors_per_minute: off\n");
     yaml.push_str(extra);
     yaml
+}
+
+/// `load-tester worker --connect tcp://127.0.0.1:PORT --index I` with `token` in its
+/// environment, as someone starts an external generator by hand; its stderr is piped.
+pub fn external_generator(port: u16, index: u32, token: &str) -> Child {
+    tokio::process::Command::new(BIN)
+        .args(["worker", "--connect", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--index", &index.to_string()])
+        .env("LT_GENERATOR_TOKEN", token)
+        .env_remove("LT_SESSION_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
 }

@@ -8,7 +8,7 @@ mod control;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use control::{Server, kill9, worker_pids};
+use control::{Server, external_generator, kill9, worker_pids};
 use lt_testkit::{Fixture, Mode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -781,16 +781,7 @@ async fn merged_percentiles_equal_one_histogram_of_every_sample_and_no_scenario_
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let token = "relay-join-token-for-the-e2e-test-0123456789";
-    let bind = format!("127.0.0.1:{port}");
-    let server = Server::start(
-        dir.path(),
-        &[
-            ("LT_GENERATORS__LAUNCHER", "external"),
-            ("LT_GENERATORS__BIND", bind.as_str()),
-            ("LT_GENERATOR_TOKEN", token),
-        ],
-    )
-    .await;
+    let server = Server::start_external(dir.path(), port, token).await;
     // A scenario that asks for the join token gets its default: the token is the server's and
     // the generators' own, in their environments, and never read by `{{ env.* }}`.
     let scenario = yaml(&target.url(), 6, 3, "4s", "").replace(
@@ -800,20 +791,7 @@ async fn merged_percentiles_equal_one_histogram_of_every_sample_and_no_scenario_
     let id = server.start_session(&scenario).await;
     let (relay, lines) = tap(port).await;
     let generators: Vec<_> = (0..3)
-        .map(|index| {
-            tokio::process::Command::new(common::BIN)
-                .args(["worker", "--connect", &format!("tcp://127.0.0.1:{relay}")])
-                .args(["--index", &index.to_string()])
-                .env("LT_GENERATOR_TOKEN", token)
-                .env_remove("LT_SESSION_ID")
-                .env_remove("JOB_COMPLETION_INDEX")
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap()
-        })
+        .map(|index| external_generator(relay, index, token))
         .collect();
     let s = server
         .wait_status(&id, "completed", Duration::from_secs(60))

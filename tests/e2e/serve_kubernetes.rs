@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use control::Server;
+use control::{Server, external_generator};
 use lt_testkit::kube_api::{self, Kubelet, Method, Shared};
 use lt_testkit::{Fixture, Mode};
 use serde_json::{Value, json};
@@ -576,17 +576,8 @@ async fn external_generators_join_with_the_configured_token() {
     let target = Fixture::start().await;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let bind = format!("127.0.0.1:{port}");
     let token = "external-join-token-for-the-e2e-test-0123456789";
-    let server = Server::start(
-        dir.path(),
-        &[
-            ("LT_GENERATORS__LAUNCHER", "external"),
-            ("LT_GENERATORS__BIND", bind.as_str()),
-            ("LT_GENERATOR_TOKEN", token),
-        ],
-    )
-    .await;
+    let server = Server::start_external(dir.path(), port, token).await;
     let id = server.start_session(&yaml(&target.url(), 4, 2, "3s")).await;
     // One session waits for the token's generators at a time.
     let (status, body) = server
@@ -599,20 +590,7 @@ async fn external_generators_join_with_the_configured_token() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["code"], "generators_busy", "{body}");
 
-    let generator = |index: u32, token: &str| {
-        tokio::process::Command::new(common::BIN)
-            .args(["worker", "--connect", &format!("tcp://127.0.0.1:{port}")])
-            .args(["--index", &index.to_string()])
-            .env("LT_GENERATOR_TOKEN", token)
-            .env_remove("LT_SESSION_ID")
-            .env_remove("JOB_COMPLETION_INDEX")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap()
-    };
+    let generator = |index: u32, token: &str| external_generator(port, index, token);
     // A wrong token is refused by name, without the token.
     let wrong = generator(0, "not-the-configured-token-at-all-0123456789")
         .wait_with_output()
