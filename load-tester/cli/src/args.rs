@@ -106,13 +106,13 @@ pub struct WorkerArgs {
     pub connect: Option<String>,
     /// With `tls://`: certificate authorities (PEM) trusted besides the system's, such as a file
     /// mounted from a Kubernetes Secret or ConfigMap.
-    #[arg(long, value_name = "PEM", env = "LT_GENERATOR_CA_FILE")]
+    #[arg(long, value_name = "PEM", env = lt_kube::CA_FILE_ENV)]
     pub ca_file: Option<PathBuf>,
     /// The session's join token (prefer the environment: a command line is visible in `ps`).
     #[arg(
         long,
         value_name = "TOKEN",
-        env = "LT_GENERATOR_TOKEN",
+        env = lt_kube::TOKEN_ENV,
         hide_env_values = true
     )]
     pub token: Option<String>,
@@ -121,7 +121,7 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "I", env = "JOB_COMPLETION_INDEX")]
     pub index: Option<u32>,
     /// The session to join (the coordinator refuses a generator started for another).
-    #[arg(long, value_name = "ID", env = "LT_SESSION_ID")]
+    #[arg(long, value_name = "ID", env = lt_kube::SESSION_ENV)]
     pub session: Option<String>,
 }
 

@@ -161,10 +161,8 @@ async fn run(
             return exit::FAILED;
         }
     };
-    // The join token is this process's own: no scenario sends it anywhere (the coordinator
-    // checked the scenario without it too).
-    let scenario = match crate::worker::scenario_reading(&launch, &files, Some(lt_kube::TOKEN_ENV))
-    {
+    // Its `{{ env.* }}` never read the join token (see `runtime::process_env`).
+    let scenario = match crate::worker::scenario_reading(&launch, &files) {
         Ok(s) => s,
         Err(code) => return code,
     };

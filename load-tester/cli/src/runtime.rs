@@ -47,12 +47,13 @@ pub fn stop_on_sigterm(handle: &EngineHandle) -> tokio::task::JoinHandle<()> {
 }
 
 /// This process's environment variables (those with UTF-8 names and values), for a scenario's
-/// `{{ env.NAME }}` templates.
+/// `{{ env.NAME }}` templates; never a generator's join token ([`lt_kube::TOKEN_ENV`]), which
+/// no scenario may send anywhere.
 pub fn process_env() -> lt_scenario::Env {
     lt_scenario::Env::from_vars(
-        std::env::vars_os().filter_map(|(name, value)| {
-            Some((name.into_string().ok()?, value.into_string().ok()?))
-        }),
+        std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(name, _)| name != lt_kube::TOKEN_ENV),
     )
 }
 

@@ -54,22 +54,17 @@ pub fn scenario_of(launch: &Launch) -> Result<lt_scenario::Scenario, u8> {
         Some(folder) => folder,
         None => &lt_scenario::NoDataFiles,
     };
-    scenario_reading(launch, files, None)
+    scenario_reading(launch, files)
 }
 
-/// The launch's scenario with its data files read through `files`; its `{{ env.* }}` templates
-/// read this process's environment but for `hidden`.
+/// The launch's scenario with its data files read through `files`.
 pub fn scenario_reading(
     launch: &Launch,
     files: &dyn lt_scenario::DataFiles,
-    hidden: Option<&str>,
 ) -> Result<lt_scenario::Scenario, u8> {
     // The server hands its own variables and its bundled targets' URLs down, so the worker
     // reads `{{ env.* }}` templates as the server did.
-    let mut env = crate::runtime::process_env();
-    if let Some(name) = hidden {
-        env.remove(name);
-    }
+    let env = crate::runtime::process_env();
     let inputs = lt_scenario::Inputs { env: &env, files };
     match lt_scenario::parse_with(&launch.source, &launch.yaml, &launch.overrides, &inputs) {
         Ok(s) => Ok(s),

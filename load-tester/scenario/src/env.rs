@@ -37,11 +37,6 @@ impl Env {
     pub fn set(&mut self, name: &str, value: String) {
         self.0.insert(name.to_string(), value);
     }
-
-    /// Drops `name`: templates read it as not set.
-    pub fn remove(&mut self, name: &str) {
-        self.0.remove(name);
-    }
 }
 
 /// Expands every `{{ env.NAME }}` / `{{ env.NAME | default('value') }}` in `text`; any other

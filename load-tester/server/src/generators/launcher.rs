@@ -164,9 +164,9 @@ fn spawn(
         .envs(request.env.iter().cloned())
         .env_remove(&request.settings.token_env)
         // The token only in the environment: a command line is visible to every user in `ps`.
-        .env("LT_GENERATOR_TOKEN", token)
+        .env(lt_kube::TOKEN_ENV, token)
         .env_remove("JOB_COMPLETION_INDEX")
-        .env_remove("LT_GENERATOR_CA_FILE")
+        .env_remove(lt_kube::CA_FILE_ENV)
         .arg("worker")
         .arg("--connect")
         .arg(url)
