@@ -351,3 +351,25 @@ pub fn external_generator(port: u16, index: u32, token: &str) -> Child {
         .spawn()
         .unwrap()
 }
+
+/// `load-tester serve` (no bundled targets, data in `data_dir`, the API token set) with `env`,
+/// expected to refuse to start: how it ended (a server that does start is killed at 60 s).
+pub async fn serve_refusing(data_dir: &Path, env: &[(&str, &str)]) -> lt_testkit::RunResult {
+    let data = data_dir.display().to_string();
+    let mut env = env.to_vec();
+    env.push(("LT_API_TOKEN", TOKEN));
+    lt_testkit::run_binary(
+        BIN,
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--no-targets",
+            "--data-dir",
+            &data,
+        ],
+        &env,
+        Duration::from_secs(60),
+    )
+    .await
+}

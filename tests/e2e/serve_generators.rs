@@ -619,23 +619,12 @@ async fn a_tls_listener_with_a_bad_key_file_refuses_to_start() {
     std::fs::write(&key, "not a key\n").unwrap();
     let cert = format!("{TLS_DIR}/server.pem");
     let key = key.display().to_string();
-    let data = dir.path().join("data").display().to_string();
-    let out = lt_testkit::run_binary(
-        common::BIN,
+    let out = control::serve_refusing(
+        &dir.path().join("data"),
         &[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--no-targets",
-            "--data-dir",
-            &data,
-        ],
-        &[
-            ("LT_API_TOKEN", control::TOKEN),
             ("LT_GENERATORS__TLS__CERT_FILE", cert.as_str()),
             ("LT_GENERATORS__TLS__KEY_FILE", key.as_str()),
         ],
-        Duration::from_secs(60),
     )
     .await;
     assert_eq!(out.code, Some(2), "{}", out.stderr);

@@ -629,15 +629,7 @@ async fn external_generators_join_with_the_configured_token() {
 #[tokio::test]
 async fn a_bad_launcher_setting_stops_the_server_naming_its_key() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().display().to_string();
-    let serve = [
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--no-targets",
-        "--data-dir",
-        &data,
-    ];
+
     for (var, value, key) in [
         (
             "LT_GENERATORS__KUBERNETES__NAMESPACE",
@@ -646,13 +638,7 @@ async fn a_bad_launcher_setting_stops_the_server_naming_its_key() {
         ),
         ("LT_GENERATORS__LAUNCHER", "cloud", "generators.launcher"),
     ] {
-        let out = lt_testkit::run_binary(
-            common::BIN,
-            &serve,
-            &[(var, value), ("LT_API_TOKEN", control::TOKEN)],
-            Duration::from_secs(60),
-        )
-        .await;
+        let out = control::serve_refusing(dir.path(), &[(var, value)]).await;
         assert_ne!(out.code, Some(0), "{}", out.stderr);
         assert!(
             out.stderr.contains(&format!(
@@ -663,15 +649,12 @@ async fn a_bad_launcher_setting_stops_the_server_naming_its_key() {
         );
     }
     // The external launcher without its token in the environment.
-    let out = lt_testkit::run_binary(
-        common::BIN,
-        &serve,
+    let out = control::serve_refusing(
+        dir.path(),
         &[
             ("LT_GENERATORS__LAUNCHER", "external"),
             ("LT_GENERATORS__TOKEN_ENV", "E2E_UNSET_JOIN_TOKEN"),
-            ("LT_API_TOKEN", control::TOKEN),
         ],
-        Duration::from_secs(60),
     )
     .await;
     assert_ne!(out.code, Some(0), "{}", out.stderr);

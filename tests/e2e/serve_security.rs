@@ -181,20 +181,7 @@ async fn a_client_over_the_rate_limit_gets_429() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_setting_names_its_key_and_source() {
     let dir = tempfile::tempdir().unwrap();
-    let out = lt_testkit::run_binary(
-        common::BIN,
-        &[
-            "serve",
-            "--no-targets",
-            "--bind",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[("LT_MAX_SESSIONS", "lots")],
-        Duration::from_secs(30),
-    )
-    .await;
+    let out = control::serve_refusing(dir.path(), &[("LT_MAX_SESSIONS", "lots")]).await;
     assert_eq!(out.code, Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("max_sessions"), "{}", out.stderr);
     assert!(out.stderr.contains("LT_"), "{}", out.stderr);
