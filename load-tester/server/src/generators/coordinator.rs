@@ -21,8 +21,9 @@ use tokio::process::Child;
 use tokio::sync::mpsc;
 
 use super::health::GeneratorState;
+use super::link::{Link, broadcast};
 use super::merge::Merger;
-use super::registry::{GeneratorWrite, Joined, Registry};
+use super::registry::{Joined, Registry};
 use super::report::merge_reports;
 use super::settings::OnLoss;
 use crate::process::kill_group;
@@ -31,13 +32,6 @@ use crate::process::kill_group;
 const POD_POLL: Duration = Duration::from_secs(2);
 /// The first second starts this long after the welcomes go out.
 const START_DELAY: Duration = Duration::from_secs(1);
-/// A generator that sends nothing for this long is lost (ticks are the heartbeat).
-pub const LOSS_AFTER: Duration = Duration::from_secs(3);
-/// How long a command line may take to go out to a generator. One that does not take it by then
-/// (partitioned, or not reading) is lost: its stream may hold half a line.
-const SEND_LIMIT: Duration = Duration::from_secs(2);
-/// How long a welcome (with the scenario's files, up to 64 MiB) may take to go out.
-const WELCOME_LIMIT: Duration = Duration::from_secs(60);
 /// Ids of the changes that undo a change some generators refused (the supervisor's ids count up
 /// from 1 and never reach them).
 const UNDO_IDS: u64 = 1 << 63;
@@ -67,34 +61,6 @@ pub struct Coordinator {
     pub log: PathBuf,
     /// Each generator's health, for the API.
     pub health: super::HealthBoard,
-}
-
-/// One generator's link once welcomed.
-#[derive(Debug)]
-struct Link {
-    write: GeneratorWrite,
-    ended: bool,
-    lost: bool,
-    /// A line to it did not go out within its limit; it is lost at the next clock tick.
-    stuck: bool,
-    report: Option<Report>,
-    last_seen: Instant,
-}
-
-impl Link {
-    /// Sends `line` unless the generator is gone; marks it stuck when the line does not go out
-    /// within `limit`.
-    async fn send(&mut self, line: &str, limit: Duration) {
-        if self.ended || self.lost || self.stuck {
-            return;
-        }
-        if tokio::time::timeout(limit, self.write.write_all(line.as_bytes()))
-            .await
-            .is_err()
-        {
-            self.stuck = true;
-        }
-    }
 }
 
 /// A live change sent to every generator and not answered by all yet.
@@ -131,14 +97,7 @@ impl Coordinator {
         // The files go into each welcome in turn and come back out, not copied per generator.
         let mut files = std::mem::take(&mut self.files);
         for j in joined {
-            let mut link = Link {
-                write: j.write,
-                ended: false,
-                lost: false,
-                stuck: false,
-                report: None,
-                last_seen: Instant::now() + START_DELAY,
-            };
+            let mut link = Link::new(j.write, Instant::now() + START_DELAY);
             let welcome = Handshake::Welcome(Welcome {
                 version: j.version,
                 segment: SegmentOf {
@@ -150,7 +109,7 @@ impl Coordinator {
                 clock_ms: now_ms(),
                 files,
             });
-            link.send(&encode_handshake(&welcome), WELCOME_LIMIT).await;
+            link.welcome(&encode_handshake(&welcome)).await;
             files = match welcome {
                 Handshake::Welcome(w) => w.files,
                 _ => Default::default(),
@@ -231,17 +190,7 @@ impl Coordinator {
                         .collect();
                     self.after_merged(&mut state, &mut links, &out).await;
                     let gone: Vec<(usize, &str)> = (0..links.len())
-                        .filter_map(|i| {
-                            let l = &links[i];
-                            if l.ended || l.lost || l.report.is_some() {
-                                None
-                            } else if l.stuck {
-                                Some((i, "it did not take the coordinator's lines"))
-                            } else {
-                                (now.saturating_duration_since(l.last_seen) > LOSS_AFTER)
-                                    .then_some((i, "no tick for 3 s"))
-                            }
-                        })
+                        .filter_map(|i| Some((i, links[i].loss(now)?)))
                         .collect();
                     for (i, why) in gone {
                         out.extend(self.lose(&mut state, &mut links, i, why).await);
@@ -414,7 +363,7 @@ impl Coordinator {
                     let id = UNDO_IDS | state.undo_serial;
                     state.undoing.insert(id, index);
                     let line = encode_command(&Command::Change { id, change });
-                    links[index].send(&line, SEND_LIMIT).await;
+                    links[index].send(&line).await;
                 }
                 events
             }
@@ -531,7 +480,7 @@ impl Coordinator {
         let sends = links.iter_mut().enumerate().filter_map(|(i, link)| {
             let segment = Segment::new(i as u32, self.count)?;
             let line = encode_command(&command(segment));
-            Some(async move { link.send(&line, SEND_LIMIT).await })
+            Some(async move { link.send(&line).await })
         });
         futures_util::future::join_all(sends).await;
     }
@@ -770,13 +719,6 @@ fn sum_configs<'a>(configs: impl Iterator<Item = &'a LiveConfig>) -> LiveConfig 
         think_time: Default::default(),
         arrival_rate: None,
     })
-}
-
-/// Sends `command` to every live generator at once: one that does not read cannot hold up
-/// the others (an emergency stop reaches them all).
-async fn broadcast(links: &mut [Link], command: &Command) {
-    let line = encode_command(command);
-    futures_util::future::join_all(links.iter_mut().map(|l| l.send(&line, SEND_LIMIT))).await;
 }
 
 async fn send_all(to: &mut WriteHalf<DuplexStream>, events: Vec<WorkerEvent>) {

@@ -8,6 +8,7 @@ mod files;
 mod health;
 mod kubernetes;
 mod launcher;
+mod link;
 mod listener;
 mod merge;
 mod registry;
