@@ -14,7 +14,7 @@ export function generatorsSection(sessionId: string, initial: GeneratorHealth[],
     "section",
     { id: "generators", "aria-label": "Generators", hidden: initial.length === 0 },
     h("h2", {}, "Generators"),
-    h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "State"), h("th", {}, "Second"), h("th", {}, "Requests"), h("th", {}, "CPU"), h("th", {}, "Received"), h("th", {}, "Last heard"))), body),
+    h("table", { class: "table" }, h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "State"), h("th", {}, "Second"), h("th", {}, "Requests (whole run)"), h("th", {}, "CPU (last second)"), h("th", {}, "Received (whole run)"), h("th", {}, "Last heard"))), body),
   );
   const show = (generators: GeneratorHealth[]) => {
     element.hidden = generators.length === 0;
@@ -29,7 +29,7 @@ export function generatorsSection(sessionId: string, initial: GeneratorHealth[],
           h("td", {}, String(g.second)),
           h("td", {}, fmt.count(g.total_requests)),
           h("td", {}, g.cpu_percent == null ? "–" : `${g.cpu_percent.toFixed(0)}%`),
-          h("td", { title: "bytes the coordinator received from it" }, fmt.bytes(g.received_bytes)),
+          h("td", { title: "bytes the coordinator received from it since it was welcomed" }, fmt.bytes(g.received_bytes)),
           h("td", {}, fmt.time(g.last_heard_ms ?? null)),
         ),
       ),
